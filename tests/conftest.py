@@ -1,0 +1,67 @@
+"""Fixtures shared by every test layer. Unit tests use none of the database ones."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from pipeline import db, migrate, queue
+from tests import pg
+
+SHARED_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "feeds"
+
+
+@pytest.fixture(scope="session")
+def server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with pg.server(tmp_path_factory.mktemp("pg")) as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="session")
+async def template_dsn(server_dsn: str) -> str:
+    """A database migrated once, cloned by every test that needs one."""
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {pg.TEMPLATE}")
+        await admin.execute(f"CREATE DATABASE {pg.TEMPLATE}")
+    finally:
+        await admin.close()
+    dsn = pg.with_database(server_dsn, pg.TEMPLATE)
+    conn = await db.connect(dsn)
+    try:
+        await migrate.migrate(conn)
+    finally:
+        await conn.close()
+    return dsn
+
+
+@pytest.fixture
+async def dsn(server_dsn: str, template_dsn: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test; the pipeline's queue points at it."""
+    name = pg.next_database_name()
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {pg.TEMPLATE}")
+    finally:
+        await admin.close()
+    url = pg.with_database(server_dsn, name)
+    queue.use_dsn(url)
+    yield url
+    await queue.close_pool()
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def conn(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await db.connect(dsn)
+    try:
+        yield connection
+    finally:
+        await connection.close()
