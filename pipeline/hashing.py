@@ -1,0 +1,107 @@
+"""The four hashes the pipeline keys on.
+
+- identity: which dealer SKU a feed row *is*. Dealer + the first present of
+  (dealer SKU code, GTIN, normalized title), tagged with its kind so a SKU code
+  can never collide with a title. Never price, stock or any other mutable
+  field: a price change updates the same row, keeping its id and mapping.
+- content: every mutable field in a canonical form; decides updated vs unchanged.
+- match: the fields the matcher reads; only a change here asks for a rematch.
+- feed: the raw bytes of a feed; equal bytes are skipped before parsing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+
+from pipeline.records import Offer
+
+DIGEST_SIZE = 16  # 128 bits: collisions are out of reach for any feed size
+_SEP = "\x1f"  # unit separator: cannot appear in a normalized field
+_SPACE = re.compile(r"\s+")
+
+
+def _digest(parts: Iterable[object]) -> bytes:
+    text = _SEP.join(_canonical(p) for p in parts)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=DIGEST_SIZE).digest()
+
+
+def _canonical(value: object) -> str:
+    if value is None:
+        return "\x00"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, Decimal):
+        # 10.5 and 10.50 are the same price.
+        return format(value.normalize(), "f")
+    return str(value).replace(_SEP, " ")
+
+
+def normalize_key(text: str) -> str:
+    """Case- and whitespace-insensitive form of an identity key."""
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def identity(dealer_id: int, offer: Offer) -> tuple[str, bytes]:
+    """(kind, hash) of the first present of SKU code, GTIN, normalized title."""
+    if offer.sku and (key := normalize_key(offer.sku)):
+        kind = "sku"
+    elif offer.gtin:
+        kind, key = "gtin", offer.gtin
+    else:
+        kind, key = "title", normalize_key(offer.title)
+    return kind, _digest((dealer_id, kind, key))
+
+
+def identity_hash(dealer_id: int, offer: Offer) -> bytes:
+    return identity(dealer_id, offer)[1]
+
+
+def content_hash(offer: Offer) -> bytes:
+    """Every field a dealer can change, price and stock included."""
+    return _digest(
+        (
+            offer.sku,
+            offer.gtin,
+            offer.title,
+            offer.brand,
+            offer.mpn,
+            offer.caliber,
+            offer.grain,
+            offer.round_count,
+            offer.bullet_type,
+            offer.case_type,
+            offer.price,
+            offer.regular_price,
+            offer.in_stock,
+            offer.quantity,
+            offer.url,
+            offer.price_per_round,
+            *sorted(offer.extra.items()),
+        )
+    )
+
+
+def match_hash(offer: Offer) -> bytes:
+    """The fields product matching reads: price and stock are deliberately absent."""
+    return _digest(
+        (
+            offer.sku,
+            offer.gtin,
+            offer.title,
+            offer.brand,
+            offer.mpn,
+            offer.caliber,
+            offer.grain,
+            offer.round_count,
+            offer.bullet_type,
+            offer.case_type,
+        )
+    )
+
+
+def feed_hash(data: bytes) -> bytes:
+    """SHA-256 of a feed's raw bytes (the fetcher computes the same while streaming)."""
+    return hashlib.sha256(data).digest()

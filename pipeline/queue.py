@@ -1,0 +1,204 @@
+"""The procrastinate App, its tasks, and deferring jobs inside a stage's transaction.
+
+Every replica imports this module and runs ``procrastinate --app=pipeline.queue.app
+worker``. This module owns every queueing-lock string: a lock names the unit of
+work (``ingest:feed:{id}``), never a time, so a second defer of the same work
+while one is waiting is a no-op.
+
+procrastinate talks to Postgres through psycopg; the stages use asyncpg. A stage
+defers its downstream job with ``defer(conn, ...)``, which calls procrastinate's
+SQL defer function on the stage's own asyncpg connection, inside a savepoint: the
+job exists if and only if the stage's writes committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import procrastinate
+import psycopg_pool
+import structlog
+
+from pipeline import db, errors, settings, sqlfiles
+from pipeline.feeds import fetch
+from pipeline.stages import ingest as ingest_stage
+
+log = structlog.get_logger(__name__)
+Q = sqlfiles.load("queue")
+QUEUEING_LOCK_INDEX = "procrastinate_jobs_queueing_lock_idx_v1"
+
+
+class RetryLater(Exception):
+    """A transient failure: the job is retried with backoff."""
+
+
+# -- connection to the database, resolved lazily (the embedded server starts on first use) --
+
+_dsn: str | None = None
+_pool: asyncpg.Pool | None = None
+
+
+def dsn() -> str:
+    """DATABASE_URL, or the embedded server's URL (starting it if needed)."""
+    global _dsn
+    if _dsn is None:
+        conf = settings.get()
+        _dsn = conf.database_url or db.embedded_dsn(conf.data_dir)
+    return _dsn
+
+
+def use_dsn(value: str) -> None:
+    """Point this process at a database (tests, the demo). Closes nothing: call before use."""
+    global _dsn, _pool
+    _dsn, _pool = value, None
+
+
+async def pool() -> asyncpg.Pool:
+    global _pool
+    if _pool is None:
+        conf = settings.get()
+        _pool = await db.create_pool(
+            dsn(), min_size=conf.pool_min_size, max_size=conf.pool_max_size
+        )
+    return _pool
+
+
+async def close_pool() -> None:
+    global _pool
+    if _pool is not None:
+        await _pool.close()
+        _pool = None
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[asyncpg.Connection]:
+    async with (await pool()).acquire() as conn:
+        yield conn
+
+
+def _psycopg_pool(**kwargs: Any) -> psycopg_pool.AsyncConnectionPool:
+    return psycopg_pool.AsyncConnectionPool(conninfo=dsn(), **kwargs)
+
+
+app = procrastinate.App(
+    connector=procrastinate.PsycopgConnector(pool_factory=_psycopg_pool, min_size=1, max_size=4),
+)
+
+
+# -- deferring inside a transaction --
+
+
+async def defer(
+    conn: asyncpg.Connection,
+    task_name: str,
+    *,
+    args: dict[str, Any],
+    queueing_lock: str | None = None,
+    lock: str | None = None,
+    priority: int = 0,
+    queue: str = "default",
+    delay: float = 0.0,
+) -> int | None:
+    """Defer a job on ``conn`` (in its transaction, if any). None: already queued.
+
+    The insert runs in a savepoint so that the queueing-lock unique violation,
+    which means "an identical job is already waiting", leaves the caller's
+    transaction usable.
+    """
+    scheduled_at = (
+        dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay) if delay > 0 else None
+    )
+    try:
+        async with conn.transaction():
+            job_id: int = await conn.fetchval(
+                Q["defer_job"], queue, task_name, priority, lock, queueing_lock,
+                args, scheduled_at,
+            )  # fmt: skip
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != QUEUEING_LOCK_INDEX:
+            raise
+        log.debug("queue.already_queued", task=task_name, queueing_lock=queueing_lock)
+        return None
+    return job_id
+
+
+def ingest_lock(feed_id: int) -> str:
+    return f"ingest:feed:{feed_id}"
+
+
+def match_lock(dealer_id: int) -> str:
+    return f"match:dealer:{dealer_id}"
+
+
+async def defer_ingest(conn: asyncpg.Connection, feed_id: int, *, priority: int = 0) -> int | None:
+    lock = ingest_lock(feed_id)
+    return await defer(
+        conn, "ingest", args={"feed_id": feed_id}, queueing_lock=lock, lock=lock,
+        priority=priority, queue="ingest",
+    )  # fmt: skip
+
+
+async def defer_match(conn: asyncpg.Connection, dealer_id: int) -> int | None:
+    lock = match_lock(dealer_id)
+    return await defer(
+        conn, "match", args={"dealer_id": dealer_id}, queueing_lock=lock, lock=lock,
+        queue="match", delay=settings.get().match_defer_delay,
+    )  # fmt: skip
+
+
+# -- tasks: thin; acquire a connection, run the stage, the stage defers downstream --
+
+
+def ingest_options() -> ingest_stage.IngestOptions:
+    conf = settings.get()
+    limits = fetch.FetchLimits(
+        connect_timeout=conf.fetch_connect_timeout,
+        read_timeout=conf.fetch_read_timeout,
+        total_timeout=conf.fetch_total_timeout,
+        max_bytes=conf.fetch_max_bytes,
+        retries=conf.fetch_retries,
+        backoff_base=conf.fetch_backoff_base,
+        backoff_max=conf.fetch_backoff_max,
+    )
+    return ingest_stage.IngestOptions(
+        limits=limits, max_columns=conf.parse_max_columns, batch_rows=conf.copy_batch_rows
+    )
+
+
+_RETRY = procrastinate.RetryStrategy(
+    max_attempts=settings.get().job_retry_attempts,
+    wait=int(settings.get().job_retry_wait),
+    exponential_wait=2,
+    retry_exceptions={RetryLater, asyncpg.PostgresConnectionError, ConnectionError, OSError},
+)
+
+
+@app.task(name="ingest", queue="ingest", pass_context=True, retry=_RETRY)
+async def ingest(context: procrastinate.JobContext, feed_id: int) -> dict[str, Any]:
+    job = context.job
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(job_id=job.id, task="ingest", feed_id=feed_id)
+    try:
+        async with connection() as conn:
+            result = await ingest_stage.run(
+                conn, feed_id=feed_id, options=ingest_options(), downstream=defer_match,
+                job_id=job.id, attempt=job.attempts + 1,
+            )  # fmt: skip
+    except errors.PipelineError as exc:
+        if exc.retryable:
+            raise RetryLater(str(exc)) from exc
+        raise
+    return {"run_id": result.run_id, "status": result.status, "changed": result.changed}
+
+
+@app.task(name="match", queue="match", pass_context=True, retry=_RETRY)
+async def match(context: procrastinate.JobContext, dealer_id: int) -> dict[str, Any]:
+    """Placeholder until the match stage lands: records that it ran, changes nothing."""
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(job_id=context.job.id, task="match", dealer_id=dealer_id)
+    log.info("match.pending_implementation", dealer_id=dealer_id)
+    return {"dealer_id": dealer_id}
