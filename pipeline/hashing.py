@@ -13,30 +13,26 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
 from decimal import Decimal
 
 from pipeline.records import Offer
 
 DIGEST_SIZE = 16  # 128 bits: collisions are out of reach for any feed size
-_SEP = "\x1f"  # unit separator: cannot appear in a normalized field
 _SPACE = re.compile(r"\s+")
 
 
-def _digest(parts: Iterable[object]) -> bytes:
-    text = _SEP.join(_canonical(p) for p in parts)
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=DIGEST_SIZE).digest()
+def _digest(values: tuple[object, ...]) -> bytes:
+    """Hash of a tuple of str / int / bool / None values, through its ``repr``.
+
+    ``repr`` of such a tuple is canonical (quoting and escaping included) and
+    runs in C, which matters at a few hundred thousand rows a second.
+    """
+    return hashlib.blake2b(repr(values).encode("utf-8"), digest_size=DIGEST_SIZE).digest()
 
 
-def _canonical(value: object) -> str:
-    if value is None:
-        return "\x00"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, Decimal):
-        # 10.5 and 10.50 are the same price.
-        return format(value.normalize(), "f")
-    return str(value).replace(_SEP, " ")
+def _decimal(value: Decimal | None) -> str | None:
+    """10.5 and 10.50 are the same price."""
+    return None if value is None else format(value.normalize(), "f")
 
 
 def normalize_key(text: str) -> str:
@@ -59,46 +55,52 @@ def identity_hash(dealer_id: int, offer: Offer) -> bytes:
     return identity(dealer_id, offer)[1]
 
 
+def _match_fields(offer: Offer) -> tuple[object, ...]:
+    return (
+        offer.sku,
+        offer.gtin,
+        offer.title,
+        offer.brand,
+        offer.mpn,
+        offer.caliber,
+        offer.grain,
+        offer.round_count,
+        offer.bullet_type,
+        offer.case_type,
+    )
+
+
+def _state_fields(offer: Offer) -> tuple[object, ...]:
+    return (
+        _decimal(offer.price),
+        _decimal(offer.regular_price),
+        offer.in_stock,
+        offer.quantity,
+        offer.url,
+        _decimal(offer.price_per_round),
+        tuple(sorted(offer.extra.items())),
+    )
+
+
 def content_hash(offer: Offer) -> bytes:
     """Every field a dealer can change, price and stock included."""
-    return _digest(
-        (
-            offer.sku,
-            offer.gtin,
-            offer.title,
-            offer.brand,
-            offer.mpn,
-            offer.caliber,
-            offer.grain,
-            offer.round_count,
-            offer.bullet_type,
-            offer.case_type,
-            offer.price,
-            offer.regular_price,
-            offer.in_stock,
-            offer.quantity,
-            offer.url,
-            offer.price_per_round,
-            *sorted(offer.extra.items()),
-        )
-    )
+    return _digest(_match_fields(offer) + _state_fields(offer))
 
 
 def match_hash(offer: Offer) -> bytes:
     """The fields product matching reads: price and stock are deliberately absent."""
-    return _digest(
-        (
-            offer.sku,
-            offer.gtin,
-            offer.title,
-            offer.brand,
-            offer.mpn,
-            offer.caliber,
-            offer.grain,
-            offer.round_count,
-            offer.bullet_type,
-            offer.case_type,
-        )
+    return _digest(_match_fields(offer))
+
+
+def row_hashes(dealer_id: int, offer: Offer) -> tuple[str, bytes, bytes, bytes]:
+    """(identity kind, identity, content, match) for one row, sharing the work between them."""
+    kind, identity_digest = identity(dealer_id, offer)
+    match_fields = _match_fields(offer)
+    return (
+        kind,
+        identity_digest,
+        _digest(match_fields + _state_fields(offer)),
+        _digest(match_fields),
     )
 
 

@@ -257,9 +257,9 @@ async def _stage_rows(
 
 
 def _staged_row(dealer_id: int, offer: Offer, raw: str) -> tuple[Any, ...]:
-    kind, sku_hash = hashing.identity(dealer_id, offer)
+    kind, sku_hash, content, match = hashing.row_hashes(dealer_id, offer)
     row = (
-        offer.row_number, sku_hash, kind, hashing.content_hash(offer), hashing.match_hash(offer),
+        offer.row_number, sku_hash, kind, content, match,
         offer.sku, offer.gtin, offer.title, offer.brand, offer.mpn, offer.caliber, offer.grain,
         offer.round_count, offer.bullet_type, offer.case_type, offer.price, offer.regular_price,
         offer.price_per_round, offer.in_stock, offer.quantity, offer.url, offer.extra, raw,
