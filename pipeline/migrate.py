@@ -131,3 +131,18 @@ async def _record(conn: asyncpg.Connection, migration: Migration) -> None:
         migration.name,
         migration.checksum,
     )
+
+
+async def ensure_current(conn: asyncpg.Connection, *, auto: bool) -> None:
+    """Return if every migration is applied; else apply them (``auto``) or refuse clearly.
+
+    The embedded default migrates itself on first use; a configured server is
+    migrated deliberately, with ``make migrate``.
+    """
+    if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+        recorded = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+        if {m.name for m in discover()} <= recorded:
+            return
+    if not auto:
+        raise errors.MigrationError("the database schema is not up to date: run `make migrate`")
+    await migrate(conn)

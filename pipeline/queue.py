@@ -109,9 +109,7 @@ async def defer(
     which means "an identical job is already waiting", leaves the caller's
     transaction usable.
     """
-    scheduled_at = (
-        dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay) if delay > 0 else None
-    )
+    scheduled_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay) if delay > 0 else None
     try:
         async with conn.transaction():
             job_id: int = await conn.fetchval(

@@ -33,7 +33,9 @@ async def upsert_feed(
     trust_identifiers: bool | None = None,
 ) -> int:
     if fmt is not None and fmt not in FORMATS:
-        raise errors.ConfigError(f"unknown feed format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        raise errors.ConfigError(
+            f"unknown feed format {fmt!r}; expected one of {', '.join(FORMATS)}"
+        )
     user, password = auth if auth else (None, None)
     feed_id: int = await conn.fetchval(
         Q["upsert_feed"], dealer_id, name, source, fmt, profile,
@@ -50,3 +52,10 @@ async def latest_runs(conn: asyncpg.Connection, feed_ids: Sequence[int]) -> list
 async def feed_run(conn: asyncpg.Connection, run_id: int) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(Q["feed_run"], run_id)
     return row
+
+
+async def quarantine_sample(
+    conn: asyncpg.Connection, feed_ids: Sequence[int], *, limit: int = 8
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(Q["quarantine_sample"], list(feed_ids), limit)
+    return rows

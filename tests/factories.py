@@ -13,7 +13,17 @@ import asyncpg
 from pipeline import registry
 from pipeline.records import Offer
 
-CSV_COLUMNS = ("sku", "title", "price", "upc", "availability", "brand", "caliber", "grain", "rounds")
+CSV_COLUMNS = (
+    "sku",
+    "title",
+    "price",
+    "upc",
+    "availability",
+    "brand",
+    "caliber",
+    "grain",
+    "rounds",
+)
 
 
 def sku(n: int = 1, **overrides: Any) -> dict[str, str]:

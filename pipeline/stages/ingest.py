@@ -190,7 +190,9 @@ async def _load(
             rows = await _stage_rows(feed, run_id, fetched.path, options, staged, quarantine)
         with clock.phase("dedupe"):
             await conn.execute(Q["analyze_staging"])
-            duplicates = _count(await conn.execute(Q["quarantine_duplicates"], run_id, feed_id, dealer_id))
+            duplicates = _count(
+                await conn.execute(Q["quarantine_duplicates"], run_id, feed_id, dealer_id)
+            )
         with clock.phase("merge"):
             merged = await conn.fetchrow(Q["merge_staged_skus"], feed_id, dealer_id, run_id)
         with clock.phase("deactivate"):
@@ -243,7 +245,14 @@ async def _stage_rows(
         outcome = item if isinstance(item, Quarantined) else normalize.normalize(item)
         if isinstance(outcome, Quarantined):
             await quarantine.add(
-                (run_id, feed_id, dealer_id, outcome.row_number, _text(outcome.raw), list(outcome.reasons))
+                (
+                    run_id,
+                    feed_id,
+                    dealer_id,
+                    outcome.row_number,
+                    _text(outcome.raw),
+                    list(outcome.reasons),
+                )
             )
         else:
             await staged.add(_staged_row(dealer_id, outcome, item.raw))
@@ -304,7 +313,9 @@ async def _record_failure(
     timings = clock.total()
     try:
         async with conn.transaction():
-            await conn.execute(Q["fail_run"], run_id, message, timings, fetched.size if fetched else 0)
+            await conn.execute(
+                Q["fail_run"], run_id, message, timings, fetched.size if fetched else 0
+            )
             await conn.execute(Q["record_failure"], feed_id)
     except (asyncpg.PostgresError, OSError) as db_exc:
         # The connection itself may be what failed; the job is retried either way.

@@ -45,3 +45,15 @@ JOIN feeds f ON f.id = r.feed_id
 JOIN dealers d ON d.id = r.dealer_id
 WHERE r.feed_id = ANY($1::bigint[])
 ORDER BY r.feed_id, r.id DESC;
+
+-- quarantine_sample --
+-- The latest quarantined row for each kind of first reason (the reason up to its
+-- first number or quote), for the given feeds.
+-- $1 feed ids, $2 how many
+SELECT DISTINCT ON (regexp_replace(q.reasons[1], '\s*[-''"0-9].*$', ''))
+       d.name AS dealer_name, q.row_number, q.reasons
+FROM quarantined_records q
+JOIN dealers d ON d.id = q.dealer_id
+WHERE q.feed_id = ANY($1::bigint[])
+ORDER BY regexp_replace(q.reasons[1], '\s*[-''"0-9].*$', ''), q.id DESC
+LIMIT $2;

@@ -31,7 +31,12 @@ async def test_first_load_counts_every_row(conn: asyncpg.Connection, tmp_path: P
 
     result = await run(conn, feed_id)
 
-    assert (result.status, result.rows, result.created, result.quarantined) == ("SUCCEEDED", 102, 100, 2)
+    assert (result.status, result.rows, result.created, result.quarantined) == (
+        "SUCCEEDED",
+        102,
+        100,
+        2,
+    )
     assert await conn.fetchval("SELECT count(*) FROM dealer_skus WHERE is_active") == 100
     run_row = await conn.fetchrow("SELECT * FROM feed_runs WHERE id = $1", result.run_id)
     assert run_row["status"] == "SUCCEEDED"
@@ -68,7 +73,12 @@ async def test_same_content_in_new_bytes_writes_no_row(
 
     result = await run(conn, feed_id)
 
-    assert (result.status, result.created, result.updated, result.unchanged) == ("SUCCEEDED", 0, 0, 50)
+    assert (result.status, result.created, result.updated, result.unchanged) == (
+        "SUCCEEDED",
+        0,
+        0,
+        50,
+    )
     assert await sku_rows(conn) == before
     assert await conn.fetchval("SELECT count(*) FROM price_history") == 0
 
@@ -203,7 +213,9 @@ async def test_feed_truncated_midway_rolls_back_everything(
     feed_id = await make_feed(conn, path)
     await run(conn, feed_id)
     before = await sku_rows(conn)
-    path.write_text(head + items.replace("<g:price>11.00", "<g:price>1.00") + "<item><g:id>", encoding="utf-8")
+    path.write_text(
+        head + items.replace("<g:price>11.00", "<g:price>1.00") + "<item><g:id>", encoding="utf-8"
+    )
 
     with pytest.raises(errors.FeedParseError):
         await run(conn, feed_id)
@@ -258,7 +270,9 @@ async def count_statements(conn: asyncpg.Connection, feed_id: int) -> tuple[int,
 
 
 async def test_statements_do_not_grow_with_rows(conn: asyncpg.Connection, tmp_path: Path) -> None:
-    small = await make_feed(conn, write_csv(tmp_path / "s.csv", [sku(n) for n in range(100)]), name="s")
+    small = await make_feed(
+        conn, write_csv(tmp_path / "s.csv", [sku(n) for n in range(100)]), name="s"
+    )
     big = await make_feed(
         conn, write_csv(tmp_path / "b.csv", [sku(n) for n in range(10_000)]), name="b"
     )

@@ -38,7 +38,7 @@ async def test_two_replicas_migrating_at_once_apply_each_file_once(
         await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
         await admin.close()
 
-    applied = sorted((len(r.applied) for r in results))
+    applied = sorted(len(r.applied) for r in results)
     assert applied == [0, len(migrate.discover()) + 1]
 
 
@@ -70,7 +70,7 @@ async def test_a_new_migration_file_is_applied_in_order(
 async def test_misnamed_migration_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "add_things.sql").write_text("SELECT 1;")
 
-    with pytest.raises(errors.MigrationError, match="NNNN_name.sql"):
+    with pytest.raises(errors.MigrationError, match=r"NNNN_name\.sql"):
         migrate.discover(tmp_path)
 
 

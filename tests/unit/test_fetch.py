@@ -1,4 +1,4 @@
-"""The guarded feed fetcher against real local servers (see tests/unit/feed_server.py)."""
+"""The guarded feed fetcher against real local servers (see tests/feed_server.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import pipeline
 from pipeline.errors import FeedHTTPError, FeedTooLarge, FetchError, FetchTimeout
 from pipeline.feeds import fetch
 from pipeline.records import FetchResult
-from tests.unit import feed_server
+from tests import feed_server
 
 CSV = b"sku,title,price\nA-1,9mm Luger 115gr FMJ 50rd,18.99\nB-2,.223 Rem 55gr 20rd,9.49\n"
 FAST = fetch.FetchLimits(
