@@ -72,9 +72,14 @@ class Quarantined:
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Offer:
-    """A normalized, loadable dealer SKU (everything but the identity, which needs the dealer)."""
+    """A normalized, loadable dealer SKU (everything but the identity, which needs the dealer).
+
+    Not frozen, unlike the other records: a frozen dataclass sets each of its
+    18 fields through ``object.__setattr__``, about 7 us a row, a tenth of the
+    whole per-row budget. Treat it as immutable all the same.
+    """
 
     row_number: int
     sku: str | None  # dealer SKU code, whitespace-trimmed, as given

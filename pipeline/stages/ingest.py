@@ -189,7 +189,6 @@ async def _load(
             )
             rows = await _stage_rows(feed, run_id, fetched.path, options, staged, quarantine)
         with clock.phase("dedupe"):
-            await conn.execute(Q["analyze_staging"])
             duplicates = _count(
                 await conn.execute(Q["quarantine_duplicates"], run_id, feed_id, dealer_id)
             )

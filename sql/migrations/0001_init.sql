@@ -127,7 +127,9 @@ CREATE TABLE dealer_skus (
         CHECK (last_change_type IN
             ('CREATED', 'PRICE', 'STOCK', 'ATTRIBUTE', 'REACTIVATED', 'DEACTIVATED')),
     is_active boolean NOT NULL DEFAULT true,
-    last_run_id bigint REFERENCES feed_runs (id),
+    -- The run that last wrote this row. Informational, so no foreign key: a key
+    -- would cost a check per merged row and block pruning old feed runs.
+    last_run_id bigint,
     first_seen_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     deactivated_at timestamptz,

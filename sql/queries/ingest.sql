@@ -43,10 +43,6 @@ CREATE TEMPORARY TABLE staged_skus (
     raw text NOT NULL
 ) ON COMMIT DROP;
 
--- analyze_staging --
--- Temporary tables are never auto-analyzed; the merge's plan needs the row count.
-ANALYZE staged_skus;
-
 -- quarantine_duplicates --
 -- Rows of one feed that share an identity: the first row wins, deterministically;
 -- the others leave the staging table for quarantine, naming the winning row.
