@@ -63,17 +63,21 @@ async def fresh_database(name: str) -> str:
         await admin.execute(f"CREATE DATABASE {name}")
     finally:
         await admin.close()
-    from tests.pg import with_database
-
-    return with_database(queue.dsn(), name)
+    return db.with_database(queue.dsn(), name)
 
 
 async def timed_ingest(conn: asyncpg.Connection, feed_id: int) -> dict[str, Any]:
     start = time.perf_counter()
     result = await ingest.run(conn, feed_id=feed_id, options=ingest.IngestOptions())
     ms = (time.perf_counter() - start) * 1000
-    return {"ms": ms, "status": result.status, "created": result.created,
-            "updated": result.updated, "unchanged": result.unchanged, "phases": result.timings}  # fmt: skip
+    return {
+        "ms": ms,
+        "status": result.status,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "phases": result.timings,
+    }
 
 
 async def raw_copy(conn: asyncpg.Connection, path: Path) -> float:
@@ -137,19 +141,25 @@ def summarize(tier: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _cell(stats: dict[str, float]) -> str:
+    return f"{stats['median_ms']:,.0f} ({stats['min_ms']:,.0f}-{stats['max_ms']:,.0f})"
+
+
 def markdown(rows: list[dict[str, Any]], facts: dict[str, Any]) -> str:
     lines = [
         "# Ingest benchmark", "",
         f"`python -m bench.ingest` on {facts['machine']}; PostgreSQL {facts['postgres']}; "
         f"median of {facts['repeat']} (min-max).", "",
-        "| SKUs | first load ms | ms/row | unchanged re-poll ms | 10% changed ms | raw COPY ms | first / COPY | peak RSS MB |",
+        "| SKUs | first load ms | ms/row | unchanged re-poll ms | 10% changed ms "
+        "| raw COPY ms | first / COPY | peak RSS MB |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]  # fmt: skip
     for r in rows:
-        cell = lambda k: f"{r[k]['median_ms']:,.0f} ({r[k]['min_ms']:,.0f}-{r[k]['max_ms']:,.0f})"  # noqa: E731
+        first, unchanged = _cell(r["first"]), _cell(r["unchanged"])
+        changed, floor = _cell(r["changed_10pct"]), _cell(r["raw_copy"])
         lines.append(
-            f"| {r['skus']:,} | {cell('first')} | {r['first']['ms_per_row']:.3f} | {cell('unchanged')} "
-            f"| {cell('changed_10pct')} | {cell('raw_copy')} | {r['first_vs_copy']}x | {r['peak_rss_mb']} |"
+            f"| {r['skus']:,} | {first} | {r['first']['ms_per_row']:.3f} | {unchanged} "
+            f"| {changed} | {floor} | {r['first_vs_copy']}x | {r['peak_rss_mb']} |"
         )
     lines += ["", "First-load phases (ms, median run):", ""]
     lines += [f"- {r['skus']:,}: {r['first_phases']}" for r in rows]
@@ -194,8 +204,8 @@ def main() -> int:
         )
         tiers.append(summarize(json.loads(done.stdout.strip().splitlines()[-1])))
         print(f"{n:,} SKUs: {tiers[-1]}", flush=True)
-    facts = {"machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
-             "postgres": asyncio.run(postgres_version()), "repeat": args.repeat}  # fmt: skip
+    machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    facts = {"machine": machine, "postgres": asyncio.run(postgres_version()), "repeat": args.repeat}
     (OUT / "ingest.json").write_text(json.dumps({"facts": facts, "tiers": tiers}, indent=2))
     (OUT / "ingest.md").write_text(markdown(tiers, facts))
     print(markdown(tiers, facts))

@@ -10,10 +10,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from pipeline import errors
+
+
+def with_database(dsn: str, name: str) -> str:
+    """The same server URL, pointing at database ``name``."""
+    return urlunsplit(urlsplit(dsn)._replace(path="/" + name))
 
 
 def embedded_dsn(data_dir: Path) -> str:

@@ -34,7 +34,7 @@ async def template_dsn(server_dsn: str) -> str:
         await admin.execute(f"CREATE DATABASE {pg.TEMPLATE}")
     finally:
         await admin.close()
-    dsn = pg.with_database(server_dsn, pg.TEMPLATE)
+    dsn = db.with_database(server_dsn, pg.TEMPLATE)
     conn = await db.connect(dsn)
     try:
         await migrate.migrate(conn)
@@ -52,7 +52,7 @@ async def dsn(server_dsn: str, template_dsn: str) -> AsyncIterator[str]:
         await admin.execute(f"CREATE DATABASE {name} TEMPLATE {pg.TEMPLATE}")
     finally:
         await admin.close()
-    url = pg.with_database(server_dsn, name)
+    url = db.with_database(server_dsn, name)
     queue.use_dsn(url)
     yield url
     await queue.close_pool()

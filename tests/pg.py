@@ -15,16 +15,9 @@ import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 TEMPLATE = "pipeline_test_template"
 _counter = itertools.count(1)
-
-
-def with_database(dsn: str, name: str) -> str:
-    """The same server URL, pointing at database ``name``."""
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path="/" + name))
 
 
 @contextlib.contextmanager

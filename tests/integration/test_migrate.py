@@ -29,7 +29,7 @@ async def test_two_replicas_migrating_at_once_apply_each_file_once(
     admin = await asyncpg.connect(server_dsn)
     await admin.execute(f"CREATE DATABASE {name}")
     try:
-        dsn = pg.with_database(server_dsn, name)
+        dsn = db.with_database(server_dsn, name)
         first, second = await db.connect(dsn), await db.connect(dsn)
         results = await asyncio.gather(migrate.migrate(first), migrate.migrate(second))
         await first.close()
