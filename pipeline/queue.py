@@ -23,10 +23,15 @@ import procrastinate
 import psycopg_pool
 import structlog
 
-from pipeline import db, errors, settings, sqlfiles
+from pipeline import db, errors, logs, settings, sqlfiles
 from pipeline.feeds import fetch
+from pipeline.stages import benchmark as benchmark_stage
 from pipeline.stages import ingest as ingest_stage
+from pipeline.stages import insight as insight_stage
+from pipeline.stages import match as match_stage
 
+if not structlog.is_configured():  # `procrastinate --app=pipeline.queue.app worker` starts here
+    logs.configure(fmt=settings.get().log_format, level=settings.get().log_level)
 log = structlog.get_logger(__name__)
 Q = sqlfiles.load("queue")
 QUEUEING_LOCK_INDEX = "procrastinate_jobs_queueing_lock_idx_v1"
@@ -132,6 +137,13 @@ def match_lock(dealer_id: int) -> str:
     return f"match:dealer:{dealer_id}"
 
 
+BENCHMARK_LOCK = "benchmark"
+
+
+def insight_lock(dealer_id: int) -> str:
+    return f"insight:dealer:{dealer_id}"
+
+
 async def defer_ingest(conn: asyncpg.Connection, feed_id: int, *, priority: int = 0) -> int | None:
     lock = ingest_lock(feed_id)
     return await defer(
@@ -145,6 +157,22 @@ async def defer_match(conn: asyncpg.Connection, dealer_id: int) -> int | None:
     return await defer(
         conn, "match", args={"dealer_id": dealer_id}, queueing_lock=lock, lock=lock,
         queue="match", delay=settings.get().match_defer_delay,
+    )  # fmt: skip
+
+
+async def defer_benchmark(conn: asyncpg.Connection) -> int | None:
+    """One waiting benchmark job at most: the dirty products are in the database."""
+    return await defer(
+        conn, "benchmark", args={}, queueing_lock=BENCHMARK_LOCK, lock=BENCHMARK_LOCK,
+        queue="benchmark", delay=settings.get().benchmark_defer_delay,
+    )  # fmt: skip
+
+
+async def defer_insight(conn: asyncpg.Connection, dealer_id: int) -> int | None:
+    lock = insight_lock(dealer_id)
+    return await defer(
+        conn, "insight", args={"dealer_id": dealer_id}, queueing_lock=lock, lock=lock,
+        queue="insight",
     )  # fmt: skip
 
 
@@ -193,10 +221,65 @@ async def ingest(context: procrastinate.JobContext, feed_id: int) -> dict[str, A
     return {"run_id": result.run_id, "status": result.status, "changed": result.changed}
 
 
+def match_options() -> match_stage.MatchOptions:
+    conf = settings.get()
+    return match_stage.MatchOptions(
+        accept_score=conf.match_accept_score,
+        review_score=conf.match_review_score,
+        margin=conf.match_margin,
+    )
+
+
+def benchmark_options() -> benchmark_stage.BenchmarkOptions:
+    conf = settings.get()
+    return benchmark_stage.BenchmarkOptions(
+        page_size=conf.benchmark_page_size,
+        lookback_days=conf.benchmark_lookback_days,
+        trim_min_points=conf.benchmark_trim_min_points,
+    )
+
+
+def insight_options() -> insight_stage.InsightOptions:
+    conf = settings.get()
+    return insight_stage.InsightOptions(
+        medium_pct=conf.insight_medium_pct,
+        medium_sellers=conf.insight_medium_sellers,
+        high_pct=conf.insight_high_pct,
+        high_sellers=conf.insight_high_sellers,
+        scarce_sellers=conf.insight_scarce_sellers,
+        carriers=conf.insight_carriers,
+    )
+
+
 @app.task(name="match", queue="match", pass_context=True, retry=_RETRY)
 async def match(context: procrastinate.JobContext, dealer_id: int) -> dict[str, Any]:
-    """Placeholder until the match stage lands: records that it ran, changes nothing."""
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(job_id=context.job.id, task="match", dealer_id=dealer_id)
-    log.info("match.pending_implementation", dealer_id=dealer_id)
-    return {"dealer_id": dealer_id}
+    async with connection() as conn:
+        result = await match_stage.run(
+            conn, dealer_id=dealer_id, options=match_options(),
+            defer_benchmark=defer_benchmark, defer_insight=defer_insight,
+        )  # fmt: skip
+    return {"dealer_id": dealer_id, "created": result.created, "unmatched": result.unmatched}
+
+
+@app.task(name="benchmark", queue="benchmark", pass_context=True, retry=_RETRY)
+async def benchmark(context: procrastinate.JobContext) -> dict[str, Any]:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(job_id=context.job.id, task="benchmark")
+    async with connection() as conn:
+        result = await benchmark_stage.run(
+            conn, options=benchmark_options(), defer_insight=defer_insight
+        )
+    return {"products": result.products, "changed": result.changed, "dealers": result.dealers}
+
+
+@app.task(name="insight", queue="insight", pass_context=True, retry=_RETRY)
+async def insight(context: procrastinate.JobContext, dealer_id: int) -> dict[str, Any]:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(
+        job_id=context.job.id, task="insight", dealer_id=dealer_id
+    )
+    async with connection() as conn:
+        result = await insight_stage.run(conn, dealer_id=dealer_id, options=insight_options())
+    return {"dealer_id": dealer_id, "created": result.created, "resolved": result.resolved}
