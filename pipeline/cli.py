@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--scale", type=float, default=1.0, help="multiply every dealer's SKU count")
     cmd.add_argument("--seed", type=int, default=7)
     cmd.set_defaults(handler=_demo)
+    cmd = commands.add_parser("insights", help="print a dealer's active insights")
+    cmd.add_argument("--dealer", required=True, help="dealer name")
+    cmd.add_argument("--limit", type=int, default=50)
+    cmd.set_defaults(handler=_insights)
     cmd = commands.add_parser("stop-embedded", help="stop the embedded PostgreSQL server")
     cmd.set_defaults(handler=_stop_embedded)
     return parser
@@ -91,6 +95,23 @@ async def _ingest(args: argparse.Namespace) -> int:
             runs = await registry.latest_runs(conn, [feed_id])
             print(summary.runs_table(runs))
     return 0 if result.status in ("SUCCEEDED", "UNCHANGED") else 1
+
+
+async def _insights(args: argparse.Namespace) -> int:
+    from pipeline.stages import insight
+
+    async with db.connection(queue.dsn()) as conn:
+        await migrate.ensure_current(conn, auto=not settings.get().database_url)
+        dealer_id = await insight.dealer_id(conn, args.dealer)
+        if dealer_id is None:
+            print(f"error: no dealer named {args.dealer!r}", file=sys.stderr)
+            return 1
+        rows = await insight.active(conn, dealer_id, limit=args.limit)
+    for row in rows:
+        print(insight.format_insight(row))
+    if not rows:
+        print(f"{args.dealer}: no active insights")
+    return 0
 
 
 async def _demo(args: argparse.Namespace) -> int:

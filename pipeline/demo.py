@@ -15,6 +15,7 @@ import aiohttp.web
 import asyncpg
 
 from pipeline import db, migrate, queue, registry, settings, summary, synthetic
+from pipeline.stages import insight
 
 BASE_SIZES = (3000, 2500, 2000, 1500, 800)
 
@@ -69,6 +70,7 @@ async def run(*, scale: float = 1.0, seed: int = 7) -> int:
                 server.current = {_url_name(f): f.path for f in versions[version]}
                 await _round(conn, feed_ids, label)
             await _print_quarantine_sample(conn, feed_ids)
+            await insight.print_sample(conn, feed_ids)
     finally:
         await server.stop()
         await queue.close_pool()

@@ -45,6 +45,19 @@ class Settings(BaseSettings):
     job_retry_attempts: int = Field(default=5, ge=0)
     job_retry_wait: float = Field(default=30.0, ge=0)
     match_defer_delay: float = Field(default=0.0, ge=0)
+    match_accept_score: float = Field(default=0.45, ge=0, le=1)
+    match_review_score: float = Field(default=0.2, ge=0, le=1)
+    match_margin: float = Field(default=0.05, ge=0, le=1)
+    benchmark_defer_delay: float = Field(default=0.0, ge=0)
+    benchmark_page_size: int = Field(default=1000, ge=1)
+    benchmark_lookback_days: int = Field(default=7, ge=1)
+    benchmark_trim_min_points: int = Field(default=5, ge=4)
+    insight_medium_pct: float = Field(default=8.0, gt=0)
+    insight_medium_sellers: int = Field(default=2, ge=0)
+    insight_high_pct: float = Field(default=15.0, gt=0)
+    insight_high_sellers: int = Field(default=3, ge=0)
+    insight_scarce_sellers: int = Field(default=2, ge=0)
+    insight_carriers: int = Field(default=3, ge=1)
 
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"

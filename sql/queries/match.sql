@@ -1,0 +1,210 @@
+-- serialize_matchers --
+-- One matcher at a time reads and creates canonical products, so two dealers'
+-- matches never create the same product twice. The lock is transaction-scoped
+-- and taken before any other statement: under READ COMMITTED every later
+-- statement sees the products the previous holder committed.
+SELECT pg_advisory_xact_lock(hashtext('pipeline:match'));
+
+-- reset_pending --
+-- SKUs asking for a (re)match lose their old automatic mapping; the products they
+-- leave are marked for benchmarking (returns how many). Manual mappings are never
+-- touched. The self-join reads the pre-update row, which RETURNING alone cannot.
+-- $1 dealer_id
+WITH reset AS (
+    UPDATE dealer_skus d
+    SET canonical_product_id = NULL, match_method = NULL, match_score = NULL,
+        match_review_reason = NULL
+    FROM dealer_skus o
+    WHERE o.id = d.id
+      AND d.dealer_id = $1 AND d.needs_match AND d.match_method IS DISTINCT FROM 'manual'
+    RETURNING o.canonical_product_id AS old_product_id
+),
+marked AS (
+    UPDATE canonical_products p
+    SET benchmark_dirty = true
+    WHERE p.id IN (SELECT old_product_id FROM reset)
+    RETURNING 1
+)
+SELECT count(*) FROM marked;
+
+-- match_gtin --
+-- Step 2: a validated GTIN-14 equal to a product's, when the feed is trusted for identifiers.
+-- $1 dealer_id, $2 matcher_version
+UPDATE dealer_skus d
+SET canonical_product_id = p.id, match_method = 'gtin', match_score = 1,
+    matcher_version = $2, needs_match = false
+FROM canonical_products p, feeds f
+WHERE d.dealer_id = $1 AND d.needs_match AND d.match_method IS DISTINCT FROM 'manual'
+  AND d.gtin IS NOT NULL AND p.gtin = d.gtin
+  AND f.id = d.feed_id AND f.trust_identifiers;
+
+-- match_brand_mpn --
+-- Step 3: same brand and MPN, unless an attribute or GTIN both sides know conflicts.
+-- The lowest product id wins when a catalogue holds duplicates.
+-- $1 dealer_id, $2 matcher_version
+UPDATE dealer_skus d
+SET canonical_product_id = m.product_id, match_method = 'brand_mpn', match_score = 1,
+    matcher_version = $2, needs_match = false
+FROM (
+    SELECT DISTINCT ON (s.id) s.id, p.id AS product_id
+    FROM dealer_skus s
+    JOIN canonical_products p
+      ON lower(p.brand) = lower(s.brand) AND upper(p.mpn) = upper(s.mpn)
+    WHERE s.dealer_id = $1 AND s.needs_match AND s.match_method IS DISTINCT FROM 'manual'
+      AND s.mpn IS NOT NULL AND s.brand IS NOT NULL
+      AND NOT (p.round_count IS DISTINCT FROM s.round_count
+               AND p.round_count IS NOT NULL AND s.round_count IS NOT NULL)
+      AND NOT (p.grain IS DISTINCT FROM s.grain AND p.grain IS NOT NULL AND s.grain IS NOT NULL)
+      AND NOT (p.caliber IS DISTINCT FROM s.caliber
+               AND p.caliber IS NOT NULL AND s.caliber IS NOT NULL)
+      AND NOT (p.gtin <> s.gtin AND p.gtin IS NOT NULL AND s.gtin IS NOT NULL)
+    ORDER BY s.id, p.id
+) m
+WHERE d.id = m.id;
+
+-- match_attributes --
+-- Step 4: the block is (brand, caliber, grain, round count), all known and equal,
+-- so a different round count, grain or caliber can never match. Inside the block
+-- the title is scored against the product name with pg_trgm. A clear best is a
+-- match; a best in the grey zone, or too close to the runner-up, goes to review
+-- with the reason. A best below the review floor is no candidate at all (step 5
+-- may create a product). Different known bullet types, GTINs or MPNs (the same
+-- brand) are conflicts too: two identifiers that differ name two products.
+-- $1 dealer_id, $2 matcher_version, $3 accept score, $4 review floor, $5 margin
+WITH scored AS (
+    SELECT s.id, p.id AS product_id,
+           similarity(lower(s.title), lower(p.name)) AS score
+    FROM dealer_skus s
+    JOIN canonical_products p
+      ON lower(p.brand) = lower(s.brand) AND p.caliber = s.caliber
+     AND p.grain = s.grain AND p.round_count = s.round_count
+    WHERE s.dealer_id = $1 AND s.needs_match AND s.match_method IS DISTINCT FROM 'manual'
+      AND NOT (p.bullet_type IS DISTINCT FROM s.bullet_type
+               AND p.bullet_type IS NOT NULL AND s.bullet_type IS NOT NULL)
+      AND NOT (p.gtin <> s.gtin AND p.gtin IS NOT NULL AND s.gtin IS NOT NULL)
+      AND NOT (upper(p.mpn) <> upper(s.mpn) AND p.mpn IS NOT NULL AND s.mpn IS NOT NULL)
+),
+ranked AS (
+    SELECT id, product_id, score,
+           row_number() OVER (PARTITION BY id ORDER BY score DESC, product_id) AS rank,
+           lead(score) OVER (PARTITION BY id ORDER BY score DESC, product_id) AS runner_up
+    FROM scored
+),
+best AS (
+    SELECT id, product_id, score, runner_up,
+           score >= $3 AND score - coalesce(runner_up, 0) >= $5 AS accepted
+    FROM ranked
+    WHERE rank = 1 AND score >= $4
+)
+UPDATE dealer_skus d
+SET canonical_product_id = CASE WHEN b.accepted THEN b.product_id END,
+    match_method = CASE WHEN b.accepted THEN 'attributes' ELSE 'review' END,
+    match_score = b.score,
+    matcher_version = $2,
+    needs_match = false,
+    match_review_reason = CASE
+        WHEN b.accepted THEN NULL
+        WHEN b.score < $3 THEN format(
+            'title similarity %s to product %s is below the match threshold %s',
+            round(b.score::numeric, 2), b.product_id, $3)
+        ELSE format(
+            'two products are too close: %s scores %s, the runner-up %s',
+            b.product_id, round(b.score::numeric, 2), round(b.runner_up::numeric, 2))
+    END
+FROM best b
+WHERE d.id = b.id;
+
+-- create_products --
+-- Step 5: a still unmatched SKU with a GTIN from a trusted feed, or with complete
+-- attributes (brand, caliber, grain, round count), creates a canonical product.
+-- SKUs of this dealer with the same key share one new product. A GTIN taken by a
+-- concurrent writer (impossible while matchers are serialized) is skipped and
+-- left for the next run.
+-- $1 dealer_id, $2 matcher_version
+WITH pending AS (
+    SELECT s.*,
+           CASE WHEN s.gtin IS NOT NULL AND f.trust_identifiers THEN s.gtin END AS key_gtin,
+           CASE WHEN s.gtin IS NOT NULL AND f.trust_identifiers THEN 'gtin:' || s.gtin
+                ELSE concat_ws('|', 'attr', lower(s.brand), s.caliber, s.grain, s.round_count,
+                               lower(s.bullet_type))
+           END AS key
+    FROM dealer_skus s
+    JOIN feeds f ON f.id = s.feed_id
+    WHERE s.dealer_id = $1 AND s.needs_match AND s.match_method IS DISTINCT FROM 'manual'
+      AND ((s.gtin IS NOT NULL AND f.trust_identifiers)
+           OR (s.brand IS NOT NULL AND s.caliber IS NOT NULL AND s.grain IS NOT NULL
+               AND s.round_count IS NOT NULL))
+),
+creators AS (
+    SELECT DISTINCT ON (key) * FROM pending ORDER BY key, id
+),
+inserted AS (
+    INSERT INTO canonical_products (name, gtin, brand, mpn, caliber, grain, round_count,
+                                    bullet_type, case_type, created_from_sku_id,
+                                    benchmark_dirty, semantic_hash)
+    SELECT c.title, c.key_gtin, c.brand, c.mpn, c.caliber, c.grain, c.round_count,
+           c.bullet_type, c.case_type, c.id, true,
+           md5(concat_ws('|', c.title, c.brand, c.caliber, c.grain, c.round_count,
+                         c.bullet_type, c.case_type))
+    FROM creators c
+    ON CONFLICT (gtin) WHERE gtin IS NOT NULL DO NOTHING
+    RETURNING id, created_from_sku_id
+)
+UPDATE dealer_skus d
+SET canonical_product_id = i.id,
+    match_method = CASE WHEN d.id = c.id THEN 'created' ELSE 'same_key' END,
+    match_score = 1, matcher_version = $2, needs_match = false, match_review_reason = NULL
+FROM pending p
+JOIN creators c ON c.key = p.key
+JOIN inserted i ON i.created_from_sku_id = c.id
+WHERE d.id = p.id;
+
+-- finish_unmatched --
+-- What is left could not be mapped: say why, so the dealer can fix its data.
+-- Manual mappings are confirmed as they are. Returns how many are unmatched.
+-- $1 dealer_id, $2 matcher_version
+WITH done AS (
+    UPDATE dealer_skus d
+    SET needs_match = false,
+        matcher_version = CASE WHEN d.match_method = 'manual' THEN d.matcher_version ELSE $2 END,
+        match_method = CASE WHEN d.match_method = 'manual' THEN 'manual' ELSE 'unmatched' END,
+        match_score = CASE WHEN d.match_method = 'manual' THEN d.match_score END,
+        match_review_reason = CASE WHEN d.match_method = 'manual' THEN NULL ELSE
+            CASE WHEN d.gtin IS NOT NULL AND NOT f.trust_identifiers
+                 THEN 'the feed''s GTINs are not trusted and ' ELSE '' END
+            || 'no product matches and attributes are incomplete: missing '
+            || concat_ws(', ',
+                   CASE WHEN d.brand IS NULL THEN 'brand' END,
+                   CASE WHEN d.caliber IS NULL THEN 'caliber' END,
+                   CASE WHEN d.grain IS NULL THEN 'grain' END,
+                   CASE WHEN d.round_count IS NULL THEN 'round count' END)
+        END
+    FROM feeds f
+    WHERE f.id = d.feed_id AND d.dealer_id = $1 AND d.needs_match
+    RETURNING d.match_method
+)
+SELECT count(*) FILTER (WHERE match_method = 'unmatched') AS unmatched FROM done;
+
+-- mark_products_dirty --
+-- Hand this dealer's price, stock, activity and mapping changes to benchmark:
+-- their products are marked dirty and the SKUs' pending flags cleared. Returns
+-- how many products were newly marked.
+-- $1 dealer_id
+WITH cleared AS (
+    UPDATE dealer_skus d
+    SET benchmark_pending = false
+    WHERE d.dealer_id = $1 AND d.benchmark_pending
+    RETURNING d.canonical_product_id
+),
+marked AS (
+    UPDATE canonical_products p
+    SET benchmark_dirty = true
+    WHERE p.id IN (SELECT canonical_product_id FROM cleared)
+    RETURNING 1
+)
+SELECT count(*) FROM marked;
+
+-- mark_dealer_insight_dirty --
+-- $1 dealer_id
+INSERT INTO insight_dirty_dealers (dealer_id) VALUES ($1)
+ON CONFLICT (dealer_id) DO UPDATE SET marked_at = now();
