@@ -90,11 +90,16 @@ async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
     return conn
 
 
+APPLICATION_NAME = "pipeline-stages"
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     try:
         pool: asyncpg.Pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, init=init_connection
-        )
+            dsn, min_size=min_size, max_size=max_size, init=init_connection,
+            # pg_stat_activity tells the stages' connections from procrastinate's.
+            server_settings={"application_name": APPLICATION_NAME},
+        )  # fmt: skip
     except (OSError, asyncpg.PostgresError) as exc:
         raise errors.DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
     return pool

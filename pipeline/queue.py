@@ -13,6 +13,7 @@ job exists if and only if the stage's writes committed.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -89,8 +90,23 @@ def _psycopg_pool(**kwargs: Any) -> psycopg_pool.AsyncConnectionPool:
     return psycopg_pool.AsyncConnectionPool(conninfo=dsn(), **kwargs)
 
 
+def _worker_defaults() -> procrastinate.app.WorkerOptions:
+    conf = settings.get()
+    return {
+        "concurrency": conf.worker_concurrency,
+        # SIGTERM: stop taking jobs, let the running ones finish within this many
+        # seconds, then cancel them; a cancelled job is retried (see _Retry).
+        "shutdown_graceful_timeout": conf.shutdown_timeout,
+        "update_heartbeat_interval": conf.worker_heartbeat_interval,
+        "stalled_worker_timeout": conf.stalled_after,
+    }
+
+
 app = procrastinate.App(
     connector=procrastinate.PsycopgConnector(pool_factory=_psycopg_pool, min_size=1, max_size=4),
+    # Every worker imports the periodic tasks (scheduler, stalled jobs, retention).
+    import_paths=["pipeline.scheduler"],
+    worker_defaults=_worker_defaults(),
 )
 
 
@@ -191,15 +207,35 @@ def ingest_options() -> ingest_stage.IngestOptions:
         backoff_max=conf.fetch_backoff_max,
     )
     return ingest_stage.IngestOptions(
-        limits=limits, max_columns=conf.parse_max_columns, batch_rows=conf.copy_batch_rows
-    )
+        limits=limits, max_columns=conf.parse_max_columns, batch_rows=conf.copy_batch_rows,
+        failing_after=conf.feed_failing_after, backoff_cap=conf.feed_backoff_cap,
+    )  # fmt: skip
 
 
-_RETRY = procrastinate.RetryStrategy(
+class _Retry(procrastinate.RetryStrategy):
+    """Transient errors are retried with backoff; a job cancelled because its worker
+    is shutting down is handed back at once, whatever its attempts."""
+
+    def get_retry_decision(
+        self, *, exception: BaseException, job: procrastinate.jobs.Job
+    ) -> procrastinate.retry.RetryDecision | None:
+        if isinstance(exception, asyncio.CancelledError):
+            return procrastinate.retry.RetryDecision(retry_in={"seconds": 0})
+        return super().get_retry_decision(exception=exception, job=job)
+
+
+_RETRY = _Retry(
     max_attempts=settings.get().job_retry_attempts,
     wait=int(settings.get().job_retry_wait),
     exponential_wait=2,
-    retry_exceptions={RetryLater, asyncpg.PostgresConnectionError, ConnectionError, OSError},
+    # A lost connection or an administrator's shutdown or termination of the backend.
+    retry_exceptions={
+        RetryLater,
+        asyncpg.PostgresConnectionError,
+        asyncpg.exceptions.OperatorInterventionError,
+        ConnectionError,
+        OSError,
+    },
 )
 
 

@@ -59,6 +59,33 @@ class Settings(BaseSettings):
     insight_scarce_sellers: int = Field(default=2, ge=0)
     insight_carriers: int = Field(default=3, ge=1)
 
+    # Scheduling. The tick is a procrastinate periodic task (cron with seconds).
+    # periodic_tasks=false: this process's workers defer no periodic job (tests).
+    periodic_tasks: bool = True
+    scheduler_cron: str = "*/5 * * * * *"
+    scheduler_batch: int = Field(default=500, ge=1)
+    scheduler_max_jitter: float = Field(default=5.0, ge=0)
+    feed_poll_interval: float = Field(default=300.0, gt=0)
+    feed_min_poll_interval: float = Field(default=60.0, ge=1)
+    feed_max_poll_interval: float = Field(default=86400.0, ge=1)
+    feed_failing_after: int = Field(default=3, ge=1)
+    feed_backoff_cap: float = Field(default=3600.0, gt=0)
+
+    # Workers: heartbeats, stalled jobs, shutdown.
+    worker_concurrency: int = Field(default=1, ge=1)
+    worker_heartbeat_interval: float = Field(default=10.0, gt=0)
+    stalled_after: float = Field(default=60.0, gt=0)
+    stalled_cron: str = "* * * * *"
+    shutdown_timeout: float = Field(default=30.0, ge=0)
+
+    # Retention (days); pruned hourly in batches.
+    retention_cron: str = "17 * * * *"
+    retention_batch: int = Field(default=5000, ge=1)
+    keep_jobs_days: float = Field(default=7.0, gt=0)
+    keep_feed_runs_days: float = Field(default=30.0, gt=0)
+    keep_quarantine_days: float = Field(default=30.0, gt=0)
+    keep_price_history_days: float = Field(default=365.0, gt=0)
+
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
 

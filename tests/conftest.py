@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,10 +10,6 @@ import pytest
 
 from pipeline import db, migrate, queue
 from tests import pg
-
-# Jobs run by the real worker in tests read settings from the environment: keep
-# fetch retries quick so a failing feed costs milliseconds, not seconds.
-os.environ.setdefault("PIPELINE_FETCH_BACKOFF_MAX", "0.05")
 
 SHARED_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "feeds"
 

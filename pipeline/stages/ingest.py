@@ -13,6 +13,7 @@ deactivated on the strength of a partial feed.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -49,6 +50,8 @@ class IngestOptions:
     max_columns: int = 1000
     batch_rows: int = 5000
     work_dir: Path | None = None  # where fetched bodies are written; the system temp dir if None
+    failing_after: int = 3  # consecutive failed runs that mark a feed FAILING
+    backoff_cap: float = 3600.0  # seconds: the longest a failing feed waits for its next run
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +121,10 @@ async def run(
             if _unchanged(feed, fetched):
                 return await _finish_unchanged(conn, feed, run_id, fetched, clock)
             return await _load(conn, feed, run_id, fetched, clock, options, downstream)
-    except Exception as exc:
-        await _record_failure(conn, feed_id, run_id, exc, clock, fetched)
+    except (Exception, asyncio.CancelledError) as exc:
+        # Cancelled: the worker is shutting down past its grace period; the job is
+        # retried, and this run must not stay RUNNING.
+        await _record_failure(conn, feed_id, run_id, exc, clock, fetched, options)
         raise
 
 
@@ -304,9 +309,12 @@ async def _record_failure(
     exc: BaseException,
     clock: _Clock,
     fetched: FetchResult | None,
+    options: IngestOptions,
 ) -> None:
-    """Mark the run FAILED; the feed's SKUs are untouched (the load rolled back)."""
+    """Mark the run FAILED and back the feed off; its SKUs are untouched (the load rolled back)."""
     message = str(exc) or type(exc).__name__
+    if isinstance(exc, asyncio.CancelledError):
+        message = "cancelled: the worker stopped before the run finished; the job is retried"
     if not isinstance(exc, errors.PipelineError):
         message = f"{type(exc).__name__}: {message}"
     timings = clock.total()
@@ -315,7 +323,9 @@ async def _record_failure(
             await conn.execute(
                 Q["fail_run"], run_id, message, timings, fetched.size if fetched else 0
             )
-            await conn.execute(Q["record_failure"], feed_id)
+            await conn.execute(
+                Q["record_failure"], feed_id, options.failing_after, options.backoff_cap
+            )
     except (asyncpg.PostgresError, OSError) as db_exc:
         # The connection itself may be what failed; the job is retried either way.
         log.warning("ingest.failure_not_recorded", error=str(db_exc))

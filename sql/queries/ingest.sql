@@ -179,7 +179,17 @@ SET status = 'FAILED', finished_at = now(), error = $2, timings = $3, bytes = $4
 WHERE id = $1;
 
 -- record_failure --
--- $1 feed_id
+-- One more consecutive failure: the next run waits the interval times 2^(failures - 1),
+-- at most the cap, and never comes sooner than the schedule already says. After
+-- $2 failures in a row an active feed is FAILING; it keeps being polled (at the
+-- capped wait) and is ACTIVE again after its next success.
+-- $1 feed_id, $2 failures before FAILING, $3 backoff cap in seconds
 UPDATE feeds
-SET failure_count = failure_count + 1, last_run_at = now()
+SET failure_count = failure_count + 1, last_run_at = now(),
+    status = CASE WHEN status = 'ACTIVE' AND failure_count + 1 >= $2 THEN 'FAILING'
+                  ELSE status END,
+    next_run_at = greatest(
+        next_run_at,
+        now() + least(poll_interval * power(2, least(failure_count, 30)),
+                      make_interval(secs => $3)))
 WHERE id = $1;
