@@ -221,6 +221,8 @@ class _Retry(procrastinate.RetryStrategy):
     ) -> procrastinate.retry.RetryDecision | None:
         if isinstance(exception, asyncio.CancelledError):
             return procrastinate.retry.RetryDecision(retry_in={"seconds": 0})
+        if self.max_attempts == 0:  # procrastinate reads 0 as "no limit"; ours means no retry
+            return None
         return super().get_retry_decision(exception=exception, job=job)
 
 
@@ -228,11 +230,13 @@ _RETRY = _Retry(
     max_attempts=settings.get().job_retry_attempts,
     wait=int(settings.get().job_retry_wait),
     exponential_wait=2,
-    # A lost connection or an administrator's shutdown or termination of the backend.
+    # A lost connection or an administrator's shutdown or termination of the backend;
+    # asyncpg reports a connection its pool dropped under us as an InterfaceError.
     retry_exceptions={
         RetryLater,
         asyncpg.PostgresConnectionError,
         asyncpg.exceptions.OperatorInterventionError,
+        asyncpg.InterfaceError,
         ConnectionError,
         OSError,
     },

@@ -12,7 +12,8 @@ Handler factories cover the usual cases:
   matching If-None-Match / If-Modified-Since, like a well-behaved dealer;
 - ``status(code)``, ``redirect(location)``, ``sequence(h1, h2, ...)`` (the n-th
   request gets the n-th handler, the last one repeats), ``basic_auth(...)``;
-- ``stall()`` (accepts and never answers), ``stall_mid_body(prefix)``;
+- ``stall()`` (accepts and never answers), ``stall_mid_body(prefix)``,
+  ``slow(body, seconds)`` (the whole body, with a pause in the middle);
 - ``Endless().handle``: a body that never ends; it records how much it sent
   and sets ``stopped`` when the client hangs up.
 
@@ -194,6 +195,22 @@ def stall_mid_body(prefix: bytes, seconds: float = FOREVER) -> Handler:
         await response.prepare(request)
         await response.write(prefix)
         await asyncio.sleep(seconds)
+        return response
+
+    return handler
+
+
+def slow(body: bytes, seconds: float) -> Handler:
+    """The whole ``body``, its second half ``seconds`` after its first: a fetch in flight."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.content_length = len(body)
+        await response.prepare(request)
+        await response.write(body[: len(body) // 2])
+        await asyncio.sleep(seconds)
+        await response.write(body[len(body) // 2 :])
+        await response.write_eof()
         return response
 
     return handler

@@ -315,7 +315,7 @@ async def _record_failure(
     message = str(exc) or type(exc).__name__
     if isinstance(exc, asyncio.CancelledError):
         message = "cancelled: the worker stopped before the run finished; the job is retried"
-    if not isinstance(exc, errors.PipelineError):
+    elif not isinstance(exc, errors.PipelineError):
         message = f"{type(exc).__name__}: {message}"
     timings = clock.total()
     try:
@@ -326,8 +326,9 @@ async def _record_failure(
             await conn.execute(
                 Q["record_failure"], feed_id, options.failing_after, options.backoff_cap
             )
-    except (asyncpg.PostgresError, OSError) as db_exc:
-        # The connection itself may be what failed; the job is retried either way.
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as db_exc:
+        # The connection itself may be what failed; the job is retried either way, and
+        # the next attempt marks this run FAILED (see start_run).
         log.warning("ingest.failure_not_recorded", error=str(db_exc))
     log.error(
         "ingest.failed", error=message, error_type=type(exc).__name__, ms=timings["total"],

@@ -10,7 +10,19 @@ WHERE f.id = $1;
 
 -- start_run --
 -- A RUNNING feed run, committed on its own so a failure can still be recorded against it.
+-- A run of this feed still RUNNING belongs to an attempt that died without saying so
+-- (its connection was killed, its worker too): the job's `lock` means no other
+-- ingest of the feed runs now, so unless its job is still being worked on by
+-- someone else, it is marked FAILED here.
 -- $1 feed_id, $2 dealer_id, $3 job_id, $4 attempt
+WITH abandoned AS (
+    UPDATE feed_runs r
+    SET status = 'FAILED', finished_at = now(),
+        error = 'this attempt ended without recording its outcome (lost connection or worker)'
+    WHERE r.feed_id = $1 AND r.status = 'RUNNING' AND r.job_id IS NOT NULL
+      AND (r.job_id = $3 OR NOT EXISTS (
+          SELECT 1 FROM procrastinate_jobs j WHERE j.id = r.job_id AND j.status = 'doing'))
+)
 INSERT INTO feed_runs (feed_id, dealer_id, job_id, attempt)
 VALUES ($1, $2, $3, $4)
 RETURNING id;
