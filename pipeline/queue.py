@@ -237,6 +237,8 @@ _RETRY = _Retry(
         asyncpg.PostgresConnectionError,
         asyncpg.exceptions.OperatorInterventionError,
         asyncpg.InterfaceError,
+        # A deadlock or serialization failure: the transaction was rolled back whole.
+        asyncpg.exceptions.TransactionRollbackError,
         ConnectionError,
         OSError,
     },

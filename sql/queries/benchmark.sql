@@ -7,8 +7,12 @@
 -- Offers are active, in-stock SKUs from a feed that succeeded within the
 -- lookback. Outliers are trimmed by the IQR rule (1.5 x IQR on price per
 -- round) when a product has at least $4 points.
--- FOR UPDATE SKIP LOCKED: a product a matcher is marking right now is skipped;
--- that matcher's commit defers another benchmark job, which takes it.
+-- FOR NO KEY UPDATE SKIP LOCKED: a product a matcher is marking right now is
+-- skipped; that matcher's commit defers another benchmark job, which takes it.
+-- Not FOR UPDATE: that would also block the KEY SHARE locks that foreign keys
+-- take on the product (an insight row written for it), and an insight job
+-- holding its dealer's marker while waiting on this page's products, as this
+-- page waits on that marker, is a deadlock.
 -- $1 after id, $2 page size, $3 lookback days, $4 minimum points for trimming
 WITH page AS (
     SELECT p.id
@@ -16,7 +20,7 @@ WITH page AS (
     WHERE p.benchmark_dirty AND p.id > $1
     ORDER BY p.id
     LIMIT $2
-    FOR UPDATE SKIP LOCKED
+    FOR NO KEY UPDATE SKIP LOCKED
 ),
 offers AS (
     SELECT d.canonical_product_id AS product_id, d.dealer_id, d.price,

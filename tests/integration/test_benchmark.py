@@ -108,3 +108,23 @@ async def test_ten_triggers_leave_one_waiting_benchmark_job(conn: asyncpg.Connec
         "SELECT task_name, queueing_lock, lock, status::text FROM procrastinate_jobs"
     )
     assert [tuple(j) for j in jobs] == [("benchmark", "benchmark", "benchmark", "todo")]
+
+
+async def test_a_foreign_key_reader_of_a_product_does_not_hold_up_its_benchmark(
+    conn: asyncpg.Connection, dsn: str
+) -> None:
+    """An insight row being written takes a KEY SHARE lock on its product; the page's own
+    lock must not conflict with it (FOR UPDATE did, and deadlocked benchmark with insight)."""
+    await conn.execute(
+        "INSERT INTO canonical_products (name) SELECT 'p' || n FROM generate_series(1, 5) n"
+    )
+    other = await asyncpg.connect(dsn)
+    try:
+        async with other.transaction():
+            await other.execute("SELECT id FROM canonical_products FOR KEY SHARE")
+            result = await benchmark.run(conn)
+    finally:
+        await other.close()
+
+    assert result.products == 5
+    assert await conn.fetchval("SELECT count(*) FROM canonical_products WHERE benchmark_dirty") == 0

@@ -20,9 +20,7 @@ from tests.factories import make_feed, sku, write_csv
 INTERVAL = dt.timedelta(seconds=60)
 
 
-async def feeds(
-    conn: asyncpg.Connection, n: int, *, tier: int = 0, due_in: float = 0
-) -> list[int]:
+async def feeds(conn: asyncpg.Connection, n: int, *, tier: int = 0, due_in: float = 0) -> list[int]:
     """``n`` feeds of one dealer, each due ``due_in`` seconds from now (on a whole second)."""
     dealer = await conn.fetchval(
         "INSERT INTO dealers (name, tier) VALUES ('Dealer ' || $1, $2) RETURNING id",
