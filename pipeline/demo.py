@@ -51,6 +51,10 @@ class FeedServer:
 
 async def run(*, scale: float = 1.0, seed: int = 7) -> int:
     sizes = tuple(max(10, int(n * scale)) for n in BASE_SIZES)
+    # The demo's worker runs the jobs the demo defers, round by round; the
+    # scheduler's tick would also poll every feed in the database in between.
+    # Read when the worker imports pipeline.scheduler, which has not happened yet.
+    settings.get().periodic_tasks = False
     work = settings.get().data_dir / "demo"
     where = (
         "DATABASE_URL" if settings.get().database_url else f"embedded, {settings.get().data_dir}"
