@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from pipeline import db, migrate, queue
+from pipeline import db, migrate, queue, settings
 from tests import pg
 
 SHARED_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "feeds"
@@ -65,3 +65,11 @@ async def conn(dsn: str) -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Set PIPELINE_* variables for one test; settings are read again around it."""
+    settings.get.cache_clear()
+    yield monkeypatch
+    settings.get.cache_clear()

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from pipeline import cli, errors, registry, settings
-from pipeline.feeds import fetch
 from pipeline.stages import ingest
+from tests.chain_factories import OPTIONS
 from tests.factories import make_feed, sku, write_csv
-
-OPTIONS = ingest.IngestOptions(limits=fetch.FetchLimits(retries=0, backoff_base=0.0))
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """Set PIPELINE_* variables for one test; settings are read again around it."""
-    settings.get.cache_clear()
-    yield monkeypatch
-    settings.get.cache_clear()
 
 
 async def pipeline(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
-from pipeline import cli, errors, queue, settings, status
-from pipeline.feeds import fetch
+from pipeline import cli, errors, queue, status
 from pipeline.stages import ingest
-from tests.chain_factories import StatementCounter
+from tests.chain_factories import OPTIONS, StatementCounter
 from tests.factories import make_feed, sku, write_csv
-
-OPTIONS = ingest.IngestOptions(limits=fetch.FetchLimits(retries=0, backoff_base=0.0))
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    settings.get.cache_clear()
-    yield monkeypatch
-    settings.get.cache_clear()
 
 
 async def pipeline_status(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
