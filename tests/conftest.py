@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,8 +16,14 @@ SHARED_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "feeds"
 
 
 @pytest.fixture(scope="session")
-def server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with pg.server(tmp_path_factory.mktemp("pg")) as dsn:
+def server_dsn() -> Iterator[str]:
+    # Not under pytest's basetemp: pytest deletes all but its last three, so a
+    # second pytest run on the machine would delete this server's data directory
+    # mid-session, and PostgreSQL shuts down when its lock file disappears.
+    with (
+        tempfile.TemporaryDirectory(prefix="pipeline-test-pg-") as tmp,
+        pg.server(Path(tmp)) as dsn,
+    ):
         yield dsn
 
 
