@@ -290,6 +290,7 @@ def insight_options() -> insight_stage.InsightOptions:
         high_sellers=conf.insight_high_sellers,
         scarce_sellers=conf.insight_scarce_sellers,
         carriers=conf.insight_carriers,
+        not_carried=conf.insight_not_carried,
     )
 
 

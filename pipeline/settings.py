@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     insight_high_sellers: int = Field(default=3, ge=0)
     insight_scarce_sellers: int = Field(default=2, ge=0)
     insight_carriers: int = Field(default=3, ge=1)
+    insight_not_carried: int = Field(default=20, ge=0)
 
     # Scheduling. The tick is a procrastinate periodic task (cron with seconds).
     # periodic_tasks=false: this process's workers defer no periodic job (tests).

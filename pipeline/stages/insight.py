@@ -29,6 +29,7 @@ class InsightOptions:
     high_sellers: int = 3
     scarce_sellers: int = 2  # out of stock while at most this many others have it in stock
     carriers: int = 3  # or while at least this many others carry it
+    not_carried: int = 20  # products the dealer lacks that 3+ others stock, the top ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ async def run(
         await conn.execute(Q["claim_dealer"], dealer_id)
         row = await conn.fetchrow(
             Q["refresh_insights"], dealer_id, _fraction(o.medium_pct), o.medium_sellers,
-            _fraction(o.high_pct), o.high_sellers, o.scarce_sellers, o.carriers,
+            _fraction(o.high_pct), o.high_sellers, o.scarce_sellers, o.carriers, o.not_carried,
         )  # fmt: skip
     result = InsightResult(
         dealer_id, row["candidates"], row["created"], row["updated"], row["resolved"],

@@ -14,7 +14,8 @@ DELETE FROM insight_dirty_dealers WHERE dealer_id = $1;
 -- Per-round prices are compared; "other sellers" are other dealers with the
 -- product active and in stock, each counted once at its best price.
 -- $1 dealer_id, $2 medium gap, $3 medium sellers, $4 high gap, $5 high sellers,
--- $6 scarce: at most this many sellers in stock, $7 carried by at least this many others
+-- $6 scarce: at most this many sellers in stock, $7 carried by at least this many others,
+-- $8 at most this many products the dealer does not carry
 WITH mine AS (
     SELECT d.id, d.canonical_product_id AS product_id, d.title, d.price, d.in_stock,
            coalesce(d.price_per_round, d.price / nullif(d.round_count, 0)) AS per_round,
@@ -94,6 +95,45 @@ candidates AS (
     FROM mine m
     WHERE m.product_id IS NULL AND m.match_method IN ('unmatched', 'review')
 ),
+-- Products the dealer does not carry (no active SKU mapped to them) that at least
+-- $7 sellers have in stock, the most sold first, at most $8 of them: read from
+-- the benchmarks, so the cost does not grow with other dealers' SKUs.
+not_carried AS (
+    SELECT b.canonical_product_id AS product_id, 'STOCK_OPPORTUNITY'::text AS type,
+           'MEDIUM'::text AS severity,
+           format('you do not carry "%s", which %s other sellers have in stock '
+                  '(median $%s/round)', p.name, b.seller_count,
+                  coalesce(round(b.median_per_round, 4)::text, '-')) AS explanation,
+           jsonb_build_object('carried', false, 'sellers_in_stock', b.seller_count,
+                              'median_per_round', b.median_per_round) AS details
+    FROM benchmarks b
+    JOIN canonical_products p ON p.id = b.canonical_product_id
+    WHERE b.seller_count >= $7
+      AND NOT EXISTS (SELECT 1 FROM dealer_skus d
+                      WHERE d.dealer_id = $1 AND d.is_active
+                        AND d.canonical_product_id = b.canonical_product_id)
+    ORDER BY b.seller_count DESC, b.canonical_product_id
+    LIMIT $8
+),
+upserted_products AS (
+    INSERT INTO dealer_insights AS i (dealer_id, dealer_sku_id, canonical_product_id, type,
+                                      severity, explanation, details)
+    SELECT $1, NULL, product_id, type, severity, explanation, details
+    FROM not_carried
+    ON CONFLICT (dealer_id, canonical_product_id, type) WHERE dealer_sku_id IS NULL
+    DO UPDATE SET
+        severity = excluded.severity,
+        explanation = excluded.explanation,
+        details = excluded.details,
+        is_active = true,
+        resolved_at = NULL,
+        first_seen_at = CASE WHEN i.is_active THEN i.first_seen_at ELSE now() END,
+        updated_at = now()
+    WHERE NOT i.is_active
+       OR (i.severity, i.explanation, i.details)
+          IS DISTINCT FROM (excluded.severity, excluded.explanation, excluded.details)
+    RETURNING (i.xmax = 0) AS created
+),
 upserted AS (
     INSERT INTO dealer_insights AS i (dealer_id, dealer_sku_id, canonical_product_id, type,
                                       severity, explanation, details)
@@ -120,15 +160,24 @@ resolved AS (
     UPDATE dealer_insights i
     SET is_active = false, resolved_at = now(), updated_at = now()
     WHERE i.dealer_id = $1 AND i.is_active
-      AND NOT EXISTS (SELECT 1 FROM candidates c
-                      WHERE c.dealer_sku_id = i.dealer_sku_id AND c.type = i.type)
+      AND CASE WHEN i.dealer_sku_id IS NOT NULL
+               THEN NOT EXISTS (SELECT 1 FROM candidates c
+                                WHERE c.dealer_sku_id = i.dealer_sku_id AND c.type = i.type)
+               ELSE NOT EXISTS (SELECT 1 FROM not_carried n
+                                WHERE n.product_id = i.canonical_product_id
+                                  AND n.type = i.type) END
     RETURNING 1
+),
+written AS (
+    SELECT created FROM upserted
+    UNION ALL
+    SELECT created FROM upserted_products
 )
-SELECT (SELECT count(*) FROM candidates) AS candidates,
+SELECT (SELECT count(*) FROM candidates) + (SELECT count(*) FROM not_carried) AS candidates,
        count(*) FILTER (WHERE created) AS created,
        count(*) FILTER (WHERE NOT created) AS updated,
        (SELECT count(*) FROM resolved) AS resolved
-FROM upserted;
+FROM written;
 
 -- active_insights --
 -- A dealer's active insights that are not dismissed, the most severe first.
@@ -136,7 +185,7 @@ FROM upserted;
 SELECT i.id, i.type, i.severity, i.explanation, i.details, d.title, d.sku,
        i.first_seen_at, i.updated_at
 FROM dealer_insights i
-JOIN dealer_skus d ON d.id = i.dealer_sku_id
+LEFT JOIN dealer_skus d ON d.id = i.dealer_sku_id
 WHERE i.dealer_id = $1 AND i.is_active
   AND (i.dismissed_until IS NULL OR i.dismissed_until <= now())
 ORDER BY CASE i.severity WHEN 'HIGH' THEN 0 WHEN 'MEDIUM' THEN 1 ELSE 2 END, i.type, i.id

@@ -121,3 +121,23 @@ async def test_insight_statements_do_not_grow_with_skus(
         counts.append(counter.count)
 
     assert counts[0] == counts[1]
+
+
+async def test_a_product_the_dealer_does_not_carry_is_a_stock_opportunity_until_it_does(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    rivals = [await dealer(conn, tmp_path, f"Rival {i}", [box(7, dealer=i)]) for i in (1, 2, 3)]
+    acme = await dealer(conn, tmp_path, "Acme", [box(1, dealer=0)])
+    await chain(conn, acme, *rivals)
+
+    lacking = await insight.active(conn, acme.id)
+    await acme.load([box(1, dealer=0), box(7, dealer=0)])
+    await chain(conn, acme, *rivals)
+    row = await conn.fetchrow(
+        "SELECT * FROM dealer_insights WHERE dealer_id = $1 AND dealer_sku_id IS NULL", acme.id
+    )
+
+    assert [(r["type"], r["sku"]) for r in lacking] == [("STOCK_OPPORTUNITY", None)]
+    assert "you do not carry" in lacking[0]["explanation"]
+    assert "which 3 other sellers have in stock" in lacking[0]["explanation"]
+    assert (row["is_active"], row["resolved_at"] is not None) == (False, True)
