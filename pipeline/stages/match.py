@@ -68,17 +68,17 @@ async def run(
     async with conn.transaction():
         await conn.execute(Q["serialize_matchers"])
         released = await conn.fetchval(Q["reset_pending"], dealer_id)
-        gtin = _count(await conn.execute(Q["match_gtin"], dealer_id, version))
-        mpn = _count(await conn.execute(Q["match_brand_mpn"], dealer_id, version))
-        attributes = _count(
-            await conn.execute(
-                Q["match_attributes"], dealer_id, version,
-                options.accept_score, options.review_score, options.margin,
-            )
+        gtin, marked_gtin = await conn.fetchrow(Q["match_gtin"], dealer_id, version)
+        mpn, marked_mpn = await conn.fetchrow(Q["match_brand_mpn"], dealer_id, version)
+        attributes, marked_attributes = await conn.fetchrow(
+            Q["match_attributes"], dealer_id, version,
+            options.accept_score, options.review_score, options.margin,
         )  # fmt: skip
-        created = _count(await conn.execute(Q["create_products"], dealer_id, version))
+        new_products = _count(await conn.execute(Q["create_products"], dealer_id))
+        created = _count(await conn.execute(Q["map_created"], dealer_id, version))
         unmatched = await conn.fetchval(Q["finish_unmatched"], dealer_id, version)
-        marked = released + await conn.fetchval(Q["mark_products_dirty"], dealer_id)
+        marked = released + marked_gtin + marked_mpn + marked_attributes + new_products
+        marked += await conn.fetchval(Q["mark_products_dirty"], dealer_id)
         await conn.execute(Q["mark_dealer_insight_dirty"], dealer_id)
         if marked and defer_benchmark is not None:
             await defer_benchmark(conn)

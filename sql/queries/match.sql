@@ -3,12 +3,16 @@
 -- matches never create the same product twice. The lock is transaction-scoped
 -- and taken before any other statement: under READ COMMITTED every later
 -- statement sees the products the previous holder committed.
-SELECT pg_advisory_xact_lock(hashtext('pipeline:match'));
+-- pipeline.matcher tells the benchmark_pending trigger that this transaction
+-- marks the products of the mappings it changes itself (migration 0005).
+SELECT pg_advisory_xact_lock(hashtext('pipeline:match')),
+       set_config('pipeline.matcher', 'on', true);
 
 -- reset_pending --
 -- SKUs asking for a (re)match lose their old automatic mapping; the products they
 -- leave are marked for benchmarking (returns how many). Manual mappings are never
 -- touched. The self-join reads the pre-update row, which RETURNING alone cannot.
+-- A SKU with nothing to reset (a new one) is not written.
 -- $1 dealer_id
 WITH reset AS (
     UPDATE dealer_skus d
@@ -17,6 +21,8 @@ WITH reset AS (
     FROM dealer_skus o
     WHERE o.id = d.id
       AND d.dealer_id = $1 AND d.needs_match AND d.match_method IS DISTINCT FROM 'manual'
+      AND (d.canonical_product_id, d.match_method, d.match_score, d.match_review_reason)
+          IS DISTINCT FROM (NULL::bigint, NULL::text, NULL::real, NULL::text)
     RETURNING o.canonical_product_id AS old_product_id
 ),
 marked AS (
@@ -29,22 +35,36 @@ SELECT count(*) FROM marked;
 
 -- match_gtin --
 -- Step 2: a validated GTIN-14 equal to a product's, when the feed is trusted for identifiers.
+-- Like every mapping step, it hands the SKU to benchmark itself: the product is
+-- marked dirty in the same statement and the SKU's pending flag cleared, so the
+-- SKU is written once.
 -- $1 dealer_id, $2 matcher_version
-UPDATE dealer_skus d
-SET canonical_product_id = p.id, match_method = 'gtin', match_score = 1,
-    matcher_version = $2, needs_match = false
-FROM canonical_products p, feeds f
-WHERE d.dealer_id = $1 AND d.needs_match AND d.match_method IS DISTINCT FROM 'manual'
-  AND d.gtin IS NOT NULL AND p.gtin = d.gtin
-  AND f.id = d.feed_id AND f.trust_identifiers;
+WITH mapped AS (
+    UPDATE dealer_skus d
+    SET canonical_product_id = p.id, match_method = 'gtin', match_score = 1,
+        matcher_version = $2, needs_match = false, benchmark_pending = false
+    FROM canonical_products p, feeds f
+    WHERE d.dealer_id = $1 AND d.needs_match AND d.match_method IS DISTINCT FROM 'manual'
+      AND d.gtin IS NOT NULL AND p.gtin = d.gtin
+      AND f.id = d.feed_id AND f.trust_identifiers
+    RETURNING d.canonical_product_id
+),
+marked AS (
+    UPDATE canonical_products p
+    SET benchmark_dirty = true
+    WHERE p.id IN (SELECT canonical_product_id FROM mapped)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM mapped) AS mapped, (SELECT count(*) FROM marked) AS marked;
 
 -- match_brand_mpn --
 -- Step 3: same brand and MPN, unless an attribute or GTIN both sides know conflicts.
 -- The lowest product id wins when a catalogue holds duplicates.
 -- $1 dealer_id, $2 matcher_version
+WITH mapped AS (
 UPDATE dealer_skus d
 SET canonical_product_id = m.product_id, match_method = 'brand_mpn', match_score = 1,
-    matcher_version = $2, needs_match = false
+    matcher_version = $2, needs_match = false, benchmark_pending = false
 FROM (
     SELECT DISTINCT ON (s.id) s.id, p.id AS product_id
     FROM dealer_skus s
@@ -60,7 +80,16 @@ FROM (
       AND NOT (p.gtin <> s.gtin AND p.gtin IS NOT NULL AND s.gtin IS NOT NULL)
     ORDER BY s.id, p.id
 ) m
-WHERE d.id = m.id;
+WHERE d.id = m.id
+RETURNING d.canonical_product_id
+),
+marked AS (
+    UPDATE canonical_products p
+    SET benchmark_dirty = true
+    WHERE p.id IN (SELECT canonical_product_id FROM mapped)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM mapped) AS mapped, (SELECT count(*) FROM marked) AS marked;
 
 -- match_attributes --
 -- Step 4: the block is (brand, caliber, grain, round count), all known and equal,
@@ -95,13 +124,15 @@ best AS (
            score >= $3 AND score - coalesce(runner_up, 0) >= $5 AS accepted
     FROM ranked
     WHERE rank = 1 AND score >= $4
-)
+),
+mapped AS (
 UPDATE dealer_skus d
 SET canonical_product_id = CASE WHEN b.accepted THEN b.product_id END,
     match_method = CASE WHEN b.accepted THEN 'attributes' ELSE 'review' END,
     match_score = b.score,
     matcher_version = $2,
     needs_match = false,
+    benchmark_pending = false,
     match_review_reason = CASE
         WHEN b.accepted THEN NULL
         WHEN b.score < $3 THEN format(
@@ -112,16 +143,32 @@ SET canonical_product_id = CASE WHEN b.accepted THEN b.product_id END,
             b.product_id, round(b.score::numeric, 2), round(b.runner_up::numeric, 2))
     END
 FROM best b
-WHERE d.id = b.id;
+WHERE d.id = b.id
+RETURNING d.canonical_product_id
+),
+marked AS (
+    UPDATE canonical_products p
+    SET benchmark_dirty = true
+    WHERE p.id IN (SELECT canonical_product_id FROM mapped)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM mapped) AS mapped, (SELECT count(*) FROM marked) AS marked;
 
 -- create_products --
 -- Step 5: a still unmatched SKU with a GTIN from a trusted feed, or with complete
--- attributes (brand, caliber, grain, round count), creates a canonical product.
--- SKUs of this dealer with the same key share one new product. A GTIN taken by a
--- concurrent writer (impossible while matchers are serialized) is skipped and
--- left for the next run.
--- $1 dealer_id, $2 matcher_version
-WITH pending AS (
+-- attributes (brand, caliber, grain, round count), creates a canonical product;
+-- SKUs of this dealer with the same key share it (map_created links them). A
+-- GTIN taken by a concurrent writer (impossible while matchers are serialized)
+-- is skipped and left for the next run.
+-- $1 dealer_id
+INSERT INTO canonical_products (name, gtin, brand, mpn, caliber, grain, round_count,
+                                bullet_type, case_type, created_from_sku_id,
+                                benchmark_dirty, semantic_hash)
+SELECT DISTINCT ON (key)
+       title, key_gtin, brand, mpn, caliber, grain, round_count, bullet_type, case_type, id,
+       true, md5(concat_ws('|', title, brand, caliber, grain, round_count, bullet_type,
+                           case_type))
+FROM (
     SELECT s.*,
            CASE WHEN s.gtin IS NOT NULL AND f.trust_identifiers THEN s.gtin END AS key_gtin,
            CASE WHEN s.gtin IS NOT NULL AND f.trust_identifiers THEN 'gtin:' || s.gtin
@@ -134,30 +181,42 @@ WITH pending AS (
       AND ((s.gtin IS NOT NULL AND f.trust_identifiers)
            OR (s.brand IS NOT NULL AND s.caliber IS NOT NULL AND s.grain IS NOT NULL
                AND s.round_count IS NOT NULL))
-),
-creators AS (
-    SELECT DISTINCT ON (key) * FROM pending ORDER BY key, id
-),
-inserted AS (
-    INSERT INTO canonical_products (name, gtin, brand, mpn, caliber, grain, round_count,
-                                    bullet_type, case_type, created_from_sku_id,
-                                    benchmark_dirty, semantic_hash)
-    SELECT c.title, c.key_gtin, c.brand, c.mpn, c.caliber, c.grain, c.round_count,
-           c.bullet_type, c.case_type, c.id, true,
-           md5(concat_ws('|', c.title, c.brand, c.caliber, c.grain, c.round_count,
-                         c.bullet_type, c.case_type))
-    FROM creators c
-    ON CONFLICT (gtin) WHERE gtin IS NOT NULL DO NOTHING
-    RETURNING id, created_from_sku_id
+) pending
+ORDER BY key, id
+ON CONFLICT (gtin) WHERE gtin IS NOT NULL DO NOTHING;
+
+-- map_created --
+-- Link every SKU that created_products covered to the product its key's first
+-- SKU created in this transaction (created_at = now(): a product the same SKU
+-- created in an earlier run is not this one). The join to the new products goes
+-- through an index on created_from_sku_id, never CTE against CTE: whatever the
+-- planner estimates, it stays n log n (a nested loop of CTE scans was quadratic,
+-- 30 s for one dealer's 10,000 new SKUs).
+-- $1 dealer_id, $2 matcher_version
+WITH pending AS (
+    SELECT s.id,
+           first_value(s.id) OVER (
+               PARTITION BY CASE WHEN s.gtin IS NOT NULL AND f.trust_identifiers
+                                 THEN 'gtin:' || s.gtin
+                                 ELSE concat_ws('|', 'attr', lower(s.brand), s.caliber,
+                                                s.grain, s.round_count, lower(s.bullet_type))
+                            END
+               ORDER BY s.id) AS creator
+    FROM dealer_skus s
+    JOIN feeds f ON f.id = s.feed_id
+    WHERE s.dealer_id = $1 AND s.needs_match AND s.match_method IS DISTINCT FROM 'manual'
+      AND ((s.gtin IS NOT NULL AND f.trust_identifiers)
+           OR (s.brand IS NOT NULL AND s.caliber IS NOT NULL AND s.grain IS NOT NULL
+               AND s.round_count IS NOT NULL))
 )
 UPDATE dealer_skus d
-SET canonical_product_id = i.id,
-    match_method = CASE WHEN d.id = c.id THEN 'created' ELSE 'same_key' END,
-    match_score = 1, matcher_version = $2, needs_match = false, match_review_reason = NULL
-FROM pending p
-JOIN creators c ON c.key = p.key
-JOIN inserted i ON i.created_from_sku_id = c.id
-WHERE d.id = p.id;
+SET canonical_product_id = p.id,
+    match_method = CASE WHEN d.id = pe.creator THEN 'created' ELSE 'same_key' END,
+    match_score = 1, matcher_version = $2, needs_match = false, match_review_reason = NULL,
+    benchmark_pending = false  -- a new product is created dirty
+FROM pending pe
+JOIN canonical_products p ON p.created_from_sku_id = pe.creator AND p.created_at = now()
+WHERE d.id = pe.id;
 
 -- finish_unmatched --
 -- What is left could not be mapped: say why, so the dealer can fix its data.
@@ -166,6 +225,8 @@ WHERE d.id = p.id;
 WITH done AS (
     UPDATE dealer_skus d
     SET needs_match = false,
+        -- nothing to benchmark for an unmapped SKU; a manual one keeps its flag
+        benchmark_pending = d.benchmark_pending AND d.canonical_product_id IS NOT NULL,
         matcher_version = CASE WHEN d.match_method = 'manual' THEN d.matcher_version ELSE $2 END,
         match_method = CASE WHEN d.match_method = 'manual' THEN 'manual' ELSE 'unmatched' END,
         match_score = CASE WHEN d.match_method = 'manual' THEN d.match_score END,

@@ -187,3 +187,25 @@ async def test_different_gtins_in_one_block_are_two_products(
     rows = await mappings(conn)
     assert rows["D1-00001"]["canonical_product_id"] != rows["D2-00001"]["canonical_product_id"]
     assert rows["D2-00001"]["match_method"] == "created"
+
+
+async def test_a_mapping_changed_by_hand_is_still_handed_to_benchmark(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """The matcher marks its own mappings' products; any other writer relies on the trigger."""
+    acme = await dealer(conn, tmp_path, "Acme", [box(1, dealer=1), box(2, dealer=1)])
+    await match.run(conn, dealer_id=acme.id)
+    pending_after_match = await conn.fetchval(
+        "SELECT count(*) FROM dealer_skus WHERE benchmark_pending"
+    )
+    target = (await mappings(conn))["D1-00002"]["canonical_product_id"]
+
+    await conn.execute(
+        "UPDATE dealer_skus SET canonical_product_id = $1, match_method = 'manual' "
+        "WHERE sku = 'D1-00001'",
+        target,
+    )
+
+    assert pending_after_match == 0
+    flagged = await conn.fetch("SELECT sku FROM dealer_skus WHERE benchmark_pending")
+    assert [r["sku"] for r in flagged] == ["D1-00001"]
