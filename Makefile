@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install migrate demo worker test bench lint
+.PHONY: help install migrate demo worker test bench bench-quick lint
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -31,8 +31,16 @@ worker: $(STAMP) ## run one procrastinate worker (one per replica in production)
 test: $(STAMP) ## run the test suite against a throwaway Postgres
 	$(BIN)/pytest
 
-bench: $(STAMP) ## measure ingest at 10,000 and 100,000 SKUs against raw COPY (writes bench/out/)
-	$(BIN)/python -m bench.ingest
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) ## every tier end to end vs raw COPY and naive upserts (bench/results.md, ~10 min)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick: $(BENCH_STAMP) ## tiers up to 10,000 SKUs, one repetition (under a minute)
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
 
 lint: $(STAMP) ## ruff (lint, import order, format) and mypy --strict on pipeline/
 	$(BIN)/ruff check pipeline tests bench

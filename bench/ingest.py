@@ -29,11 +29,13 @@ from typing import Any
 
 import asyncpg
 
+from bench import common
 from pipeline import db, migrate, queue, registry, synthetic
 from pipeline.stages import ingest
 
-OUT = Path(__file__).resolve().parent / "out"
-SEED = 11
+OUT = common.OUT
+SEED = common.SEED
+fresh_database = common.fresh_database
 
 
 def write_feeds(n: int, out: Path) -> tuple[Path, Path]:
@@ -41,29 +43,8 @@ def write_feeds(n: int, out: Path) -> tuple[Path, Path]:
     v1, v2 = out / f"tier-{n}-v1.csv", out / f"tier-{n}-v2.csv"
     if not v1.exists():
         synthetic.write_tier_feed(v1, n, SEED)
-    with (
-        v1.open(newline="", encoding="utf-8") as src,
-        v2.open("w", newline="", encoding="utf-8") as dst,
-    ):
-        reader, writer = csv.reader(src), csv.writer(dst, lineterminator="\n")
-        header = next(reader)
-        writer.writerow(header)
-        price = header.index("price")
-        for i, row in enumerate(reader):
-            if i % 10 == 0:
-                row[price] = f"{float(row[price]) * 1.05:.2f}"
-            writer.writerow(row)
+    common.reprice(v1, v2)
     return v1, v2
-
-
-async def fresh_database(name: str) -> str:
-    admin = await asyncpg.connect(queue.dsn())
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    return db.with_database(queue.dsn(), name)
 
 
 async def timed_ingest(conn: asyncpg.Connection, feed_id: int) -> dict[str, Any]:

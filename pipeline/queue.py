@@ -63,6 +63,12 @@ def use_dsn(value: str) -> None:
     _dsn, _pool = value, None
 
 
+def use_pool(value: asyncpg.Pool) -> None:
+    """Hand this process a ready pool (the bench's, which counts statements)."""
+    global _pool
+    _pool = value
+
+
 async def pool() -> asyncpg.Pool:
     global _pool
     if _pool is None:
