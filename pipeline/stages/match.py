@@ -40,8 +40,8 @@ class MatchOptions:
     accept_score: float = 0.45  # title similarity that is a match inside an attribute block
     review_score: float = 0.2  # below this the block offers no candidate at all
     margin: float = 0.05  # the best must beat the runner-up by this much
-    # ANALYZE after mapping at least this many SKUs, and a tenth of what the
-    # planner believes the table holds (see match.sql, analyze).
+    # ANALYZE once at least this many SKUs, and a tenth of what the planner believes
+    # the table holds, changed since the last ANALYZE (see match.sql, analyze).
     analyze_after: int = 500
 
 
@@ -79,9 +79,11 @@ async def run(
         )  # fmt: skip
         new_products = _count(await conn.execute(Q["create_products"], dealer_id))
         created = _count(await conn.execute(Q["map_created"], dealer_id, version))
-        unmatched, believed_rows = await conn.fetchrow(Q["finish_unmatched"], dealer_id, version)
-        mapped = gtin + mpn + attributes + created + unmatched
-        if mapped >= max(options.analyze_after, believed_rows / 10):
+        unmatched, believed_rows, changed_since = await conn.fetchrow(
+            Q["finish_unmatched"], dealer_id, version
+        )
+        changed = gtin + mpn + attributes + created + unmatched + (changed_since or 0)
+        if changed >= max(options.analyze_after, believed_rows / 10):
             await conn.execute(Q["analyze"])
         marked = released + marked_gtin + marked_mpn + marked_attributes + new_products
         marked += await conn.fetchval(Q["mark_products_dirty"], dealer_id)
