@@ -171,10 +171,8 @@ SELECT DISTINCT ON (key)
 FROM (
     SELECT s.*,
            CASE WHEN s.gtin IS NOT NULL AND f.trust_identifiers THEN s.gtin END AS key_gtin,
-           CASE WHEN s.gtin IS NOT NULL AND f.trust_identifiers THEN 'gtin:' || s.gtin
-                ELSE concat_ws('|', 'attr', lower(s.brand), s.caliber, s.grain, s.round_count,
-                               lower(s.bullet_type))
-           END AS key
+           pipeline_product_key(s.gtin, f.trust_identifiers, s.brand, s.caliber, s.grain,
+                                s.round_count, s.bullet_type) AS key
     FROM dealer_skus s
     JOIN feeds f ON f.id = s.feed_id
     WHERE s.dealer_id = $1 AND s.needs_match AND s.match_method IS DISTINCT FROM 'manual'
@@ -196,11 +194,9 @@ ON CONFLICT (gtin) WHERE gtin IS NOT NULL DO NOTHING;
 WITH pending AS (
     SELECT s.id,
            first_value(s.id) OVER (
-               PARTITION BY CASE WHEN s.gtin IS NOT NULL AND f.trust_identifiers
-                                 THEN 'gtin:' || s.gtin
-                                 ELSE concat_ws('|', 'attr', lower(s.brand), s.caliber,
-                                                s.grain, s.round_count, lower(s.bullet_type))
-                            END
+               PARTITION BY pipeline_product_key(s.gtin, f.trust_identifiers, s.brand,
+                                                 s.caliber, s.grain, s.round_count,
+                                                 s.bullet_type)
                ORDER BY s.id) AS creator
     FROM dealer_skus s
     JOIN feeds f ON f.id = s.feed_id
